@@ -1,0 +1,1 @@
+# Billing: partner tiers, agreements, invoices, Stripe — not built yet (see issues).

@@ -1,0 +1,267 @@
+"""Database: the engine, tenant-bound sessions, and the two locks that keep tenants apart.
+
+Lock one (every backend): a session is opened for one tenant (or, for the moderation desk, a
+list of tenants). A ``do_orm_execute`` listener adds ``tenant_id`` criteria to every ORM
+statement touching a :class:`TenantScoped` model, and a ``before_flush`` listener stamps
+``tenant_id`` on new rows and refuses rows of a tenant the session may not write. A session bound
+to no tenant sees no tenant-owned row at all.
+
+Lock two (PostgreSQL): row-level security on every table with a ``tenant_id`` column, forced on
+the owner too, with a policy on ``current_setting('app.tenant_id')`` /
+``current_setting('app.tenant_ids')``. An ``after_begin`` listener sets both per transaction
+(``set_config(..., true)``), so a pooled connection never carries a tenant into the next request.
+The app connects as a role that owns no table and cannot bypass RLS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    create_engine,
+    event,
+    inspect,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    mapped_column,
+    sessionmaker,
+    with_loader_criteria,
+)
+from sqlalchemy.types import TypeDecorator
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT identities.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """Timestamps stored in UTC and always read back timezone-aware (SQLite forgets zones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: Pnyx stores aware UTC times only")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+class TenantScoped:
+    """Mixin of every tenant-owned model: ``tenant_id NOT NULL``, indexed, under RLS."""
+
+    tenant_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("tenants.id", ondelete="CASCADE"), index=True, nullable=False
+    )
+
+
+class CrossTenantWrite(RuntimeError):
+    """A session tried to write a row of a tenant it is not bound to."""
+
+
+class TenantSession(Session):
+    """A session bound to the tenants it may see (``info['tenant_ids']``)."""
+
+    @property
+    def tenant_id(self) -> int | None:
+        """The single tenant this session is bound to, if it is bound to exactly one."""
+        return self.info.get("tenant_id")
+
+    @property
+    def visible_tenants(self) -> tuple[int, ...]:
+        return self.info.get("tenant_ids", ())
+
+    def bind_tenant(self, tenant_id: int) -> None:
+        """Scope this session to one tenant from now on, inside the open transaction too.
+
+        For the operator's and the workers' code paths that create a tenant or move from one
+        tenant to the next: they always work inside one tenant at a time.
+        """
+        self.info["tenant_id"] = int(tenant_id)
+        self.info["tenant_ids"] = (int(tenant_id),)
+        if self.in_transaction():
+            _set_rls_settings(self, None, self.connection())
+
+
+def _scope_to_tenants(execute_state) -> None:
+    if not (execute_state.is_select or execute_state.is_update or execute_state.is_delete):
+        return
+    if execute_state.execution_options.get("_pnyx_scoped"):
+        return
+    visible = execute_state.session.visible_tenants
+    if len(visible) == 1:
+        only = visible[0]
+        criteria = with_loader_criteria(
+            TenantScoped, lambda cls: cls.tenant_id == only, include_aliases=True
+        )
+    elif visible:
+        criteria = with_loader_criteria(
+            TenantScoped, lambda cls: cls.tenant_id.in_(visible), include_aliases=True
+        )
+    else:
+        # Bound to no tenant: no tenant-owned row exists for this session.
+        criteria = with_loader_criteria(
+            TenantScoped, lambda cls: cls.tenant_id.is_(None), include_aliases=True
+        )
+    execute_state.statement = execute_state.statement.options(criteria).execution_options(
+        _pnyx_scoped=True
+    )
+
+
+def _stamp_tenant(session: TenantSession, flush_context, instances) -> None:
+    visible = session.visible_tenants
+    for obj in session.new:
+        if not isinstance(obj, TenantScoped):
+            continue
+        if obj.tenant_id is None:
+            if session.tenant_id is None:
+                raise CrossTenantWrite(
+                    f"new {type(obj).__name__} without tenant_id in a session bound to {visible}"
+                )
+            obj.tenant_id = session.tenant_id
+        elif obj.tenant_id not in visible:
+            raise CrossTenantWrite(
+                f"{type(obj).__name__} of tenant {obj.tenant_id} outside {visible}"
+            )
+    for obj in session.dirty:
+        if isinstance(obj, TenantScoped):
+            history = inspect(obj).attrs.tenant_id.history
+            if history.deleted and history.deleted[0] is not None:
+                raise CrossTenantWrite(f"{type(obj).__name__}: tenant_id cannot change")
+
+
+def _set_rls_settings(session: TenantSession, transaction, connection) -> None:
+    if connection.dialect.name != "postgresql":
+        return
+    visible = session.visible_tenants
+    single = str(visible[0]) if len(visible) == 1 else ""
+    connection.exec_driver_sql(
+        "SELECT set_config('app.tenant_id', %s, true), set_config('app.tenant_ids', %s, true)",
+        (single, ",".join(str(t) for t in visible)),
+    )
+
+
+event.listen(TenantSession, "do_orm_execute", _scope_to_tenants)
+event.listen(TenantSession, "before_flush", _stamp_tenant)
+event.listen(TenantSession, "after_begin", _set_rls_settings)
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):
+            # Let SQLAlchemy issue BEGIN itself (IMMEDIATE: writers queue instead of deadlocking).
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+class Database:
+    """The app's engine and its tenant-bound session factory."""
+
+    def __init__(self, url: str, **engine_kwargs) -> None:
+        self.url = url
+        self.engine = make_engine(url, **engine_kwargs)
+        self._factory = sessionmaker(bind=self.engine, class_=TenantSession, expire_on_commit=False)
+
+    def session(
+        self, *, tenant_id: int | None = None, tenant_ids: Sequence[int] | None = None
+    ) -> TenantSession:
+        """A session that sees one tenant, a list of tenants, or (neither) no tenant-owned row."""
+        if tenant_id is not None and tenant_ids is not None:
+            raise ValueError("give tenant_id or tenant_ids, not both")
+        visible = (
+            (int(tenant_id),) if tenant_id is not None else tuple(int(t) for t in tenant_ids or ())
+        )
+        return self._factory(info={"tenant_id": tenant_id, "tenant_ids": visible})
+
+    @contextmanager
+    def scope(
+        self, *, tenant_id: int | None = None, tenant_ids: Sequence[int] | None = None
+    ) -> Iterator[TenantSession]:
+        """A unit of work: commits on success, rolls back on error, always closes."""
+        session = self.session(tenant_id=tenant_id, tenant_ids=tenant_ids)
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def tenant_tables(metadata: MetaData = Base.metadata) -> list[str]:
+    """Every table with a ``tenant_id`` column: each must be under row-level security."""
+    return sorted(t.name for t in metadata.sorted_tables if "tenant_id" in t.columns)
+
+
+TENANT_POLICY = (
+    "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::bigint "
+    "OR tenant_id = ANY (string_to_array(NULLIF(current_setting('app.tenant_ids', true), ''), ',')"
+    "::bigint[])"
+)
+
+
+def rls_statements(table: str) -> list[str]:
+    """DDL putting ``table`` under forced row-level security with the tenant policy."""
+    return [
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
+        f"DROP POLICY IF EXISTS tenant_isolation ON {table}",
+        f"CREATE POLICY tenant_isolation ON {table} USING ({TENANT_POLICY}) WITH CHECK ({TENANT_POLICY})",
+    ]

@@ -1,0 +1,8 @@
+"""Every model module, imported once so that ``Base.metadata`` knows every table."""
+
+from pnyx.identity import models as identity_models  # noqa: F401
+from pnyx.kernel.db import Base
+from tenants import models as tenants_models  # noqa: F401
+from themes import models as themes_models  # noqa: F401
+
+metadata = Base.metadata

@@ -1,0 +1,101 @@
+"""Request context shared by the HTTP faces: the request's tenant, session and principal.
+
+Only floor 5 and up import this: services below get their tenant, user and clock as arguments.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, g, request
+from flask import session as cookie_session
+
+from pnyx.identity.service import Principal, load_principal, read_token
+from pnyx.kernel.db import TenantSession
+from pnyx.kernel.errors import Forbidden, NotFound, Unauthorized
+from pnyx.kernel.runtime import Kernel
+from tenants.service import ResolvedTenant
+
+
+def kernel() -> Kernel:
+    return current_app.extensions["pnyx"]
+
+
+def current_tenant() -> ResolvedTenant | None:
+    """The tenant of the request's host; None on the operator's host."""
+    return g.get("tenant")
+
+
+def require_tenant() -> ResolvedTenant:
+    tenant = current_tenant()
+    if tenant is None:
+        raise NotFound("Not found on this host.", code="not_found")
+    return tenant
+
+
+def is_operator_host() -> bool:
+    return g.get("realm") == "operator"
+
+
+def db() -> TenantSession:
+    """The request's session, bound to the host's tenant (or to none on the operator host)."""
+    if "db" not in g:
+        tenant = current_tenant()
+        g.db = kernel().db.session(tenant_id=tenant.id if tenant else None)
+    return g.db
+
+
+def close_db(exc: BaseException | None = None) -> None:
+    session = g.pop("db", None)
+    if session is not None:
+        if exc is not None:
+            session.rollback()
+        session.close()
+
+
+def _claims() -> dict | None:
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("Use 'Authorization: Bearer <token>'.", code="token_invalid")
+        return read_token(kernel().signer, token.strip())
+    return cookie_session.get("auth")
+
+
+def current_principal() -> Principal | None:
+    """Who is calling, from a bearer token or the session cookie, checked against the host.
+
+    A credential issued on one tenant is worthless on another (Zulip's realm check), and staff
+    credentials count only on the operator's host.
+    """
+    if "principal" in g:
+        return g.principal
+    claims = _claims()
+    principal = None
+    if claims:
+        tenant = current_tenant()
+        kind = claims.get("k")
+        realm_ok = (kind == "staff" and tenant is None) or (
+            kind == "account" and tenant is not None and claims.get("t") == tenant.id
+        )
+        if realm_ok:
+            principal = load_principal(db(), kind, int(claims["id"]), int(claims["v"]))
+        if principal is None and request.headers.get("Authorization"):
+            raise Unauthorized("This token is not valid on this host.", code="token_invalid")
+    g.principal = principal
+    return principal
+
+
+def require_principal(*roles: str) -> Principal:
+    principal = current_principal()
+    if principal is None:
+        raise Unauthorized("Log in first.", code="unauthorized")
+    if roles and not principal.has_role(*roles):
+        raise Forbidden("Your role does not allow this.", code="forbidden")
+    return principal
+
+
+def require_operator() -> Principal:
+    """Operator routes exist only on the operator's host: elsewhere they are a 404."""
+    if not is_operator_host():
+        raise NotFound("Not found on this host.", code="not_found")
+    return require_principal("operator")

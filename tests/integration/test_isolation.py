@@ -1,0 +1,61 @@
+"""Every API route, tried from tenant beta with tenant alpha's ids, answers 404.
+
+The routes are read from the app's URL map, so a new route is covered the day it is added; a
+route whose id parameter this test cannot fill fails the test until ALPHA_IDS learns it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from tenants.models import TenantHost
+
+
+def alpha_ids(world, database) -> dict[str, int]:
+    """One object of tenant alpha per kind of id a route can take."""
+    with database.session(tenant_id=world.alpha_id) as s:
+        host_id = s.scalar(select(TenantHost.id))
+    return {"tenant_id": world.alpha_id, "host_id": host_id}
+
+
+def api_routes(app):
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/v1/") and rule.arguments:
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                yield rule, method
+
+
+def fill(rule, ids: dict[str, int]) -> str:
+    missing = set(rule.arguments) - set(ids)
+    assert not missing, f"{rule.rule}: teach ALPHA_IDS what {sorted(missing)} are"
+    return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(ids[m.group(1)]), rule.rule)
+
+
+def test_every_route_with_ids_is_closed_to_the_other_tenant(world, database):
+    ids = alpha_ids(world, database)
+    routes = list(api_routes(world.app))
+    assert len(routes) >= 6
+    callers = {
+        "beta admin": world.admin("beta"),
+        "beta citizen": world.participant("beta"),
+        "anonymous": world.client("beta"),
+    }
+    failures = []
+    for rule, method in routes:
+        path = fill(rule, ids)
+        for who, client in callers.items():
+            response = client.open(method, path, json={})
+            if response.status_code != 404:
+                failures.append(f"{who}: {method} {path} → {response.status_code}")
+    assert failures == []
+
+
+def test_alpha_ids_exist_for_alpha(world, database):
+    """The ids above are real: the same routes answer for the right caller (no false pass)."""
+    ids = alpha_ids(world, database)
+    operator = world.operator()
+    assert operator.get(f"/api/v1/tenants/{ids['tenant_id']}").status_code == 200
+    hosts = operator.get(f"/api/v1/tenants/{ids['tenant_id']}/hosts").get_json()
+    assert [h["id"] for h in hosts] == [ids["host_id"]]

@@ -1,0 +1,52 @@
+"""Pages: each tenant's home in its own name and colours; the themed 404; login; i18n."""
+
+
+def test_each_tenant_home_shows_its_name_and_colours(world):
+    alpha = world.client("alpha").get("/").get_data(as_text=True)
+    beta = world.client("beta").get("/").get_data(as_text=True)
+    assert "Tenant Alpha" in alpha and "Tenant Beta" not in alpha
+    assert "--pnyx-primary:#111111" in alpha  # bretagne pack
+    assert "--pnyx-primary:" in beta and "--pnyx-primary:#111111" not in beta
+    assert '<html lang="fr">' in alpha and "Aller au contenu" in alpha
+
+
+def test_english_on_request(world):
+    page = world.client("alpha").get("/?lang=en").get_data(as_text=True)
+    assert '<html lang="en">' in page and "Skip to content" in page
+
+
+def test_unknown_host_gets_a_themed_404(world):
+    from tests.conftest import HostClient
+
+    response = HostClient(world.app, "nobody.pnyx.test").get("/")
+    assert response.status_code == 404
+    page = response.get_data(as_text=True)
+    assert "--pnyx-primary" in page and "unknown_host" in page
+
+
+def test_login_keeps_the_typed_email_on_error_and_cookie_is_host_only(world):
+    client = world.client("alpha")
+    failed = client.post("/login", data={"email": "citizen@alpha.test", "password": "wrong"})
+    assert failed.status_code == 401
+    assert 'value="citizen@alpha.test"' in failed.get_data(as_text=True)
+    ok = client.post(
+        "/login", data={"email": "citizen@alpha.test", "password": "correct-horse-battery"}
+    )
+    assert ok.status_code == 302
+    cookie = ok.headers["Set-Cookie"]
+    assert "pnyx_session=" in cookie and "Domain=" not in cookie and "HttpOnly" in cookie
+    assert "Se déconnecter" in client.get("/").get_data(as_text=True)
+    # The same cookie sent to another tenant's host is not a session there.
+    stolen = world.client("beta")
+    stolen.client.set_cookie(
+        "pnyx_session", cookie.split(";")[0].split("=", 1)[1], domain="beta.pnyx.test"
+    )
+    assert "Se connecter" in stolen.get("/").get_data(as_text=True)
+
+
+def test_operator_console_lists_tenants_after_login(world):
+    client = world.client()
+    assert "Console opérateur" in client.get("/").get_data(as_text=True)
+    client.post("/login", data={"email": "operator@pnyx.test", "password": "correct-horse-battery"})
+    page = client.get("/").get_data(as_text=True)
+    assert "Tenant Alpha" in page and "Tenant Beta" in page

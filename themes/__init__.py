@@ -1,0 +1,1 @@
+"""Tenant theming: tokens validated and rendered as CSS variables, built-in packs."""
