@@ -10,7 +10,7 @@ $(STAMP): pyproject.toml package-lock.json
 	test -x $(PY) || python3 -m venv .venv
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
 	npm ci --no-audit --no-fund --loglevel=error
-	$(PY) -m babel.messages.frontend compile -q -d platform/pnyx/translations
+	$(PY) -m babel.messages.frontend compile -d platform/pnyx/translations >/dev/null
 	rm -f .venv/.installed-* && touch $(STAMP)
 
 demo: setup
