@@ -1,5 +1,6 @@
 """Every model module, imported once so that ``Base.metadata`` knows every table."""
 
+from pnyx.consultations import models as consultations_models  # noqa: F401
 from pnyx.identity import models as identity_models  # noqa: F401
 from pnyx.kernel.db import Base
 from tenants import models as tenants_models  # noqa: F401

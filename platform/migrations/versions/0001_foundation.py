@@ -57,8 +57,6 @@ def upgrade() -> None:
         sa.Column("password_hash", sa.String(length=200), nullable=True),
         sa.Column("role", sa.String(length=20), nullable=False),
         sa.Column("first_name", sa.String(length=100), nullable=True),
-        sa.Column("birth_year", sa.Integer(), nullable=True),
-        sa.Column("postal_code", sa.String(length=5), nullable=True),
         sa.Column("token_version", sa.Integer(), nullable=False),
         sa.Column("created_at", pnyx.kernel.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_login_at", pnyx.kernel.db.UTCDateTime(timezone=True), nullable=True),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, SmallInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pnyx.kernel.db import Base, BigId, TenantScoped, utcnow
@@ -18,6 +18,9 @@ class Role(enum.StrEnum):
     partner_admin = "partner_admin"
     participant = "participant"
 
+
+TERRITORIES = ("rural", "medium", "urban", "unknown")
+AGE_BANDS = ("under_25", "25_34", "35_49", "50_64", "65_plus", "unknown")
 
 TENANT_ROLES = (Role.tenant_admin, Role.partner_admin, Role.participant)
 STAFF_ROLES = (Role.operator, Role.moderator)
@@ -37,8 +40,6 @@ class Account(TenantScoped, Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20), default=Role.participant.value)
     first_name: Mapped[str | None] = mapped_column(String(100))
-    birth_year: Mapped[int | None] = mapped_column(Integer)
-    postal_code: Mapped[str | None] = mapped_column(String(5))
     # Bumped on logout-everywhere and password change: older tokens stop verifying.
     token_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -59,4 +60,23 @@ class StaffUser(Base):
     role: Mapped[str] = mapped_column(String(20))
     name: Mapped[str | None] = mapped_column(String(100))
     token_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Participant(TenantScoped, Base):
+    """Someone who votes: an anonymous session, or an account's participant once signed up.
+
+    Keeps what segments need: year of birth (→ age band) and postal code (→ territory type).
+    """
+
+    __tablename__ = "participants"
+    __table_args__ = (UniqueConstraint("account_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    birth_year: Mapped[int | None] = mapped_column(SmallInteger)
+    postal_code: Mapped[str | None] = mapped_column(String(5))
+    territory: Mapped[str] = mapped_column(String(10), default="unknown")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

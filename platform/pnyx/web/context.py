@@ -99,3 +99,47 @@ def require_operator() -> Principal:
     if not is_operator_host():
         raise NotFound("Not found on this host.", code="not_found")
     return require_principal("operator")
+
+
+def current_participant(*, create: bool = False):
+    """The participant behind this request: the account's, or the anonymous session's.
+
+    An anonymous participant is created on first need (``create=True``, e.g. a first vote) and
+    remembered in the host-only session cookie.
+    """
+    from pnyx.identity.models import Participant
+    from pnyx.identity.participants import new_participant, participant_of_account
+
+    if "participant" in g and (g.participant is not None or not create):
+        return g.participant
+    tenant = require_tenant()
+    principal = current_principal()
+    participant = None
+    if principal is not None and not principal.is_staff:
+        participant = participant_of_account(db(), principal.id)
+    else:
+        anonymous = cookie_session.get("voter")
+        if isinstance(anonymous, dict) and anonymous.get("t") == tenant.id:
+            participant = db().get(Participant, int(anonymous["id"]))
+            if participant is not None and participant.account_id is not None:
+                participant = None  # belongs to an account now: log in to use it
+        if participant is None and create:
+            participant = new_participant(db())
+            cookie_session["voter"] = {"t": tenant.id, "id": participant.id}
+            cookie_session.permanent = True
+    g.participant = participant
+    return participant
+
+
+def log_in(principal: Principal) -> None:
+    """Start a cookie session for this principal (pages)."""
+    cookie_session.clear()
+    cookie_session["auth"] = {
+        "k": principal.kind,
+        "id": principal.id,
+        "t": principal.tenant_id,
+        "v": principal.token_version,
+    }
+    cookie_session.permanent = True
+    g.pop("principal", None)
+    g.pop("participant", None)

@@ -21,7 +21,7 @@ from pnyx.kernel.config import REPO_ROOT
 from pnyx.kernel.errors import Unauthorized
 from tenants import service as tenants_service
 
-from .context import current_principal, current_tenant, db, is_operator_host
+from .context import current_principal, current_tenant, db, is_operator_host, log_in
 
 blp = Blueprint("pages", __name__)
 
@@ -57,13 +57,7 @@ def login():
             error = exc.detail
         else:
             db().commit()
-            cookie_session.clear()
-            cookie_session["auth"] = {
-                "k": principal.kind,
-                "id": principal.id,
-                "t": principal.tenant_id,
-                "v": principal.token_version,
-            }
+            log_in(principal)
             return redirect(url_for("pages.home"))
     status = 401 if error else 200
     return render_template("login.html", form=form, error=error), status

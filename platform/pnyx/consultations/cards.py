@@ -1,0 +1,52 @@
+"""Card keys: each served proposal carries a signed key bound to (proposal, session, place).
+
+A vote that comes back with a valid key for its proposal and voter counts for scores; without
+one, or with a wrong one, it counts raw only. Nothing is refused for a bad key: the vote is
+kept, untrusted, and the reason is said.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pnyx.kernel.signing import InvalidToken, Signer
+
+PURPOSE = "card-key"
+MAX_AGE = 24 * 3600
+
+
+@dataclass(frozen=True)
+class CardCheck:
+    trusted: bool
+    reason: str | None = None  # None | "missing" | "expired" | "invalid" | "mismatch"
+    place: str | None = None
+
+
+def issue(
+    signer: Signer, *, tenant_id: int, proposal_id: int, participant_id: int, place: str
+) -> str:
+    return signer.sign(PURPOSE, [tenant_id, proposal_id, participant_id, place])
+
+
+def verify(
+    signer: Signer,
+    key: str | None,
+    *,
+    tenant_id: int,
+    proposal_id: int,
+    participant_id: int,
+    max_age: int = MAX_AGE,
+) -> CardCheck:
+    if not key:
+        return CardCheck(False, "missing")
+    if len(key) > 500:
+        return CardCheck(False, "invalid")
+    try:
+        payload = signer.verify(PURPOSE, key, max_age=max_age)
+    except InvalidToken as exc:
+        return CardCheck(False, exc.reason)
+    if not (isinstance(payload, list) and len(payload) == 4):
+        return CardCheck(False, "invalid")
+    if payload[:3] != [tenant_id, proposal_id, participant_id]:
+        return CardCheck(False, "mismatch")
+    return CardCheck(True, None, str(payload[3]))

@@ -1,0 +1,210 @@
+"""Proposals: checked text, submission with a rate limit, decisions, and their author's view."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, insert, select
+
+from pnyx.identity.models import Participant
+from pnyx.kernel.db import TenantSession
+from pnyx.kernel.errors import Conflict, Invalid, NotFound, TooManyRequests
+
+from .models import (
+    SEGMENTS,
+    Consultation,
+    Proposal,
+    ProposalCounter,
+    ProposalStatus,
+    ProposalTag,
+    Tag,
+)
+
+MIN_LENGTH, MAX_LENGTH = 12, 140
+# Per author: a burst of 5 in 10 minutes, 30 a day.
+RATE_LIMITS = ((timedelta(minutes=10), 5), (timedelta(days=1), 30))
+REFUSAL_REASONS = (
+    "incomprehensible",
+    "off_topic",
+    "partisan",
+    "illegal",
+    "advertising",
+    "several_ideas",
+    "invalid_language",
+    "insulting",
+    "test",
+    "other",
+)
+_HTML = re.compile(r"<\s*/?\s*[a-zA-Z!][^>]*>|&(?:#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+);")
+_SPACES = re.compile(r"\s+")
+
+
+def _invalid(code: str, message: str) -> Invalid:
+    return Invalid(message, code=code, errors={"content": [message]})
+
+
+def clean_text(raw: object, prefix: str) -> str:
+    """The proposal's text, checked: plain text, 12–140 characters, starting with the prefix."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise _invalid("proposal_empty", "Write your proposal.")
+    text = _SPACES.sub(" ", raw).strip()
+    if _HTML.search(text) or "<" in text and ">" in text:
+        raise _invalid("proposal_html", "Plain text only: no HTML.")
+    if len(text) < MIN_LENGTH:
+        raise _invalid("proposal_too_short", f"At least {MIN_LENGTH} characters.")
+    if len(text) > MAX_LENGTH:
+        raise _invalid("proposal_too_long", f"At most {MAX_LENGTH} characters.")
+    if not text.lower().startswith(prefix.lower() + " "):
+        raise _invalid("proposal_missing_prefix", f"Start with “{prefix} …”.")
+    return prefix + text[len(prefix) :]
+
+
+def _check_rate(session: TenantSession, author: Participant, now: datetime) -> None:
+    for window, limit in RATE_LIMITS:
+        recent = session.scalar(
+            select(func.count())
+            .select_from(Proposal)
+            .where(Proposal.author_id == author.id, Proposal.created_at > now - window)
+        )
+        if recent >= limit:
+            raise TooManyRequests(
+                f"You have proposed {limit} times recently: try again later.",
+                code="proposal_rate_limited",
+                retry_after=int(window.total_seconds()),
+            )
+
+
+def submit(
+    session: TenantSession,
+    consultation: Consultation,
+    author: Participant,
+    content: object,
+    now: datetime,
+) -> Proposal:
+    """A new pending proposal (with its counter rows), once the text and the rate allow it."""
+    text = clean_text(content, consultation.proposal_prefix)
+    if consultation.status_at(now) != "open":
+        raise Conflict("This consultation is not open.", code="consultation_closed")
+    if author.account_id is None:
+        raise Conflict("Sign up to propose.", code="signup_required")
+    _check_rate(session, author, now)
+    proposal = Proposal(
+        consultation_id=consultation.id,
+        author_id=author.id,
+        content=text,
+        language=consultation.language,
+        created_at=now,
+    )
+    session.add(proposal)
+    session.flush()
+    session.execute(
+        insert(ProposalCounter),
+        [
+            {
+                "tenant_id": consultation.tenant_id,
+                "consultation_id": consultation.id,
+                "proposal_id": proposal.id,
+                "segment": segment,
+            }
+            for segment in SEGMENTS
+        ],
+    )
+    return proposal
+
+
+def get(session: TenantSession, proposal_id: int, consultation_id: int | None = None) -> Proposal:
+    proposal = session.get(Proposal, proposal_id)
+    if proposal is None or (consultation_id is not None and proposal.consultation_id != consultation_id):
+        raise NotFound("No such proposal.", code="proposal_not_found")
+    return proposal
+
+
+def visible(proposal: Proposal, viewer: Participant | None) -> bool:
+    """Published proposals are public; the author alone sees their pending or refused ones."""
+    if proposal.status in (ProposalStatus.accepted, ProposalStatus.archived):
+        return True
+    return viewer is not None and proposal.author_id == viewer.id
+
+
+def of_author(session: TenantSession, consultation_id: int, author: Participant) -> list[Proposal]:
+    return list(
+        session.scalars(
+            select(Proposal)
+            .where(Proposal.consultation_id == consultation_id, Proposal.author_id == author.id)
+            .order_by(Proposal.created_at.desc())
+        )
+    )
+
+
+def pending(session: TenantSession, consultation_id: int, limit: int = 100) -> list[Proposal]:
+    return list(
+        session.scalars(
+            select(Proposal)
+            .where(
+                Proposal.consultation_id == consultation_id,
+                Proposal.status == ProposalStatus.pending,
+            )
+            .order_by(Proposal.created_at, Proposal.id)
+            .limit(limit)
+        )
+    )
+
+
+def decide(
+    session: TenantSession,
+    proposal_id: int,
+    decision: str,
+    *,
+    by: str,
+    now: datetime,
+    reason: str | None = None,
+    note: str | None = None,
+    tag_ids: list[int] | None = None,
+) -> Proposal:
+    """Accept (optionally with tags) or refuse (with a reason) a pending or postponed proposal."""
+    proposal = get(session, proposal_id)
+    if decision not in ("accept", "refuse", "postpone"):
+        raise Invalid("accept, refuse or postpone.", code="unknown_decision", errors={"decision": ["Unknown."]})
+    if proposal.status not in (ProposalStatus.pending, ProposalStatus.postponed):
+        raise Conflict(f"This proposal is already {proposal.status}.", code="already_decided")
+    if decision == "refuse":
+        if reason not in REFUSAL_REASONS:
+            raise Invalid(
+                "Give a reason for the refusal.",
+                code="unknown_reason",
+                errors={"reason": [f"One of {', '.join(REFUSAL_REASONS)}."]},
+            )
+        proposal.refusal_reason, proposal.refusal_note = reason, (note or "")[:500] or None
+    if decision == "accept" and tag_ids:
+        tags = set(
+            session.scalars(
+                select(Tag.id).where(Tag.id.in_(tag_ids), Tag.consultation_id == proposal.consultation_id)
+            )
+        )
+        if tags != set(tag_ids):
+            raise Invalid("Unknown tag.", code="unknown_tag", errors={"tag_ids": ["Unknown tag."]})
+        session.add_all(ProposalTag(proposal_id=proposal.id, tag_id=t) for t in sorted(tags))
+    proposal.status = {
+        "accept": ProposalStatus.accepted,
+        "refuse": ProposalStatus.refused,
+        "postpone": ProposalStatus.postponed,
+    }[decision].value
+    proposal.decided_at, proposal.decided_by = now, by
+    session.flush()
+    return proposal
+
+
+def tags_by_proposal(session: TenantSession, proposal_ids: list[int]) -> dict[int, list[Tag]]:
+    if not proposal_ids:
+        return {}
+    rows = session.execute(
+        select(ProposalTag.proposal_id, Tag)
+        .join(Tag, Tag.id == ProposalTag.tag_id)
+        .where(ProposalTag.proposal_id.in_(proposal_ids))
+        .order_by(Tag.label)
+    )
+    found: dict[int, list[Tag]] = {}
+    for proposal_id, tag in rows:
+        found.setdefault(proposal_id, []).append(tag)
+    return found
