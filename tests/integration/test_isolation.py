@@ -11,13 +11,23 @@ import re
 from sqlalchemy import select
 
 from tenants.models import TenantHost
+from tests import factories
 
 
 def alpha_ids(world, database) -> dict[str, int]:
-    """One object of tenant alpha per kind of id a route can take."""
+    """One object of tenant alpha per kind of id a route can take (public and visible ones)."""
     with database.session(tenant_id=world.alpha_id) as s:
         host_id = s.scalar(select(TenantHost.id))
-    return {"tenant_id": world.alpha_id, "host_id": host_id}
+    consultation = factories.consultation(database, world.alpha_id)
+    proposal = factories.proposal(
+        database, world.alpha_id, consultation.id, "Il faut des navettes", author="admin@alpha.test"
+    )
+    return {
+        "tenant_id": world.alpha_id,
+        "host_id": host_id,
+        "consultation_id": consultation.id,
+        "proposal_id": proposal.id,
+    }
 
 
 def api_routes(app):
@@ -57,5 +67,8 @@ def test_alpha_ids_exist_for_alpha(world, database):
     ids = alpha_ids(world, database)
     operator = world.operator()
     assert operator.get(f"/api/v1/tenants/{ids['tenant_id']}").status_code == 200
+    alpha = world.client("alpha")
+    assert alpha.get(f"/api/v1/consultations/{ids['consultation_id']}").status_code == 200
+    assert alpha.get(f"/api/v1/proposals/{ids['proposal_id']}").status_code == 200
     hosts = operator.get(f"/api/v1/tenants/{ids['tenant_id']}/hosts").get_json()
     assert [h["id"] for h in hosts] == [ids["host_id"]]

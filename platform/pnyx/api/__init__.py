@@ -54,6 +54,9 @@ def init_app(app: Flask) -> PnyxApi:
     from tenants.api import operator_blp, tenant_blp
 
     from .auth import blp as auth_blp
+    from .consultations import blp as consultations_blp
+    from .participants import blp as participants_blp
+    from .proposals import blp as proposals_blp
 
     for key, value in API_SETTINGS.items():
         app.config.setdefault(key, value)
@@ -61,7 +64,14 @@ def init_app(app: Flask) -> PnyxApi:
         app, spec_kwargs={"info": {"description": "Pnyx: citizen consultations, many tenants."}}
     )
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
-    for blueprint in (auth_blp, tenant_blp, operator_blp):
+    for blueprint in (
+        auth_blp,
+        tenant_blp,
+        operator_blp,
+        consultations_blp,
+        proposals_blp,
+        participants_blp,
+    ):
         api.register_blueprint(blueprint)
 
     @app.errorhandler(Problem)

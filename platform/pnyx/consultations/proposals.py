@@ -81,14 +81,20 @@ def submit(
     author: Participant,
     content: object,
     now: datetime,
+    *,
+    rate_limit: bool = True,
 ) -> Proposal:
-    """A new pending proposal (with its counter rows), once the text and the rate allow it."""
+    """A new pending proposal (with its counter rows), once the text and the rate allow it.
+
+    ``rate_limit=False`` is for imports and demo seeding, never for a participant's request.
+    """
     text = clean_text(content, consultation.proposal_prefix)
     if consultation.status_at(now) != "open":
         raise Conflict("This consultation is not open.", code="consultation_closed")
     if author.account_id is None:
         raise Conflict("Sign up to propose.", code="signup_required")
-    _check_rate(session, author, now)
+    if rate_limit:
+        _check_rate(session, author, now)
     proposal = Proposal(
         consultation_id=consultation.id,
         author_id=author.id,
@@ -115,7 +121,9 @@ def submit(
 
 def get(session: TenantSession, proposal_id: int, consultation_id: int | None = None) -> Proposal:
     proposal = session.get(Proposal, proposal_id)
-    if proposal is None or (consultation_id is not None and proposal.consultation_id != consultation_id):
+    if proposal is None or (
+        consultation_id is not None and proposal.consultation_id != consultation_id
+    ):
         raise NotFound("No such proposal.", code="proposal_not_found")
     return proposal
 
@@ -165,7 +173,11 @@ def decide(
     """Accept (optionally with tags) or refuse (with a reason) a pending or postponed proposal."""
     proposal = get(session, proposal_id)
     if decision not in ("accept", "refuse", "postpone"):
-        raise Invalid("accept, refuse or postpone.", code="unknown_decision", errors={"decision": ["Unknown."]})
+        raise Invalid(
+            "accept, refuse or postpone.",
+            code="unknown_decision",
+            errors={"decision": ["Unknown."]},
+        )
     if proposal.status not in (ProposalStatus.pending, ProposalStatus.postponed):
         raise Conflict(f"This proposal is already {proposal.status}.", code="already_decided")
     if decision == "refuse":
@@ -179,7 +191,9 @@ def decide(
     if decision == "accept" and tag_ids:
         tags = set(
             session.scalars(
-                select(Tag.id).where(Tag.id.in_(tag_ids), Tag.consultation_id == proposal.consultation_id)
+                select(Tag.id).where(
+                    Tag.id.in_(tag_ids), Tag.consultation_id == proposal.consultation_id
+                )
             )
         )
         if tags != set(tag_ids):

@@ -32,7 +32,10 @@ class Page:
 def _fts5_query(q: str) -> str | None:
     """Each word as a quoted prefix term (FTS5 has no French stemmer: prefixes catch plurals)."""
     words = [w for w in _WORD.findall(q.lower()) if len(w) > 1][:12]
-    return " ".join(f'"{w[:-1] if len(w) > 4 and w.endswith(("s", "x")) else w}"*' for w in words) or None
+    return (
+        " ".join(f'"{w[:-1] if len(w) > 4 and w.endswith(("s", "x")) else w}"*' for w in words)
+        or None
+    )
 
 
 def search(
@@ -46,7 +49,9 @@ def search(
     per_page: int = 20,
 ) -> Page:
     if sort not in SORTS:
-        raise Invalid("Sort by recent or votes.", code="invalid_sort", errors={"sort": ["recent or votes."]})
+        raise Invalid(
+            "Sort by recent or votes.", code="invalid_sort", errors={"sort": ["recent or votes."]}
+        )
     if not 1 <= per_page <= MAX_PER_PAGE or page < 1 or page > 10_000:
         raise Invalid("Page out of range.", code="invalid_page", errors={"page": ["Out of range."]})
     query = select(Proposal).where(
@@ -66,9 +71,9 @@ def search(
                 return Page([], 0, page, per_page)
             query = query.where(
                 Proposal.id.in_(
-                    select(text("rowid")).select_from(text("proposals_fts")).where(
-                        text("proposals_fts MATCH :match").bindparams(match=match)
-                    )
+                    select(text("rowid"))
+                    .select_from(text("proposals_fts"))
+                    .where(text("proposals_fts MATCH :match").bindparams(match=match))
                 )
             )
     if tag:
@@ -81,7 +86,9 @@ def search(
         )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     if sort == "votes":
-        votes = ProposalCounter.raw_agree + ProposalCounter.raw_disagree + ProposalCounter.raw_neutral
+        votes = (
+            ProposalCounter.raw_agree + ProposalCounter.raw_disagree + ProposalCounter.raw_neutral
+        )
         query = query.join(
             ProposalCounter,
             (ProposalCounter.proposal_id == Proposal.id) & (ProposalCounter.segment == "all"),

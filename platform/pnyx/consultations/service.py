@@ -209,7 +209,9 @@ def list_consultations(session: TenantSession, principal: Principal | None) -> l
 def progress(session: TenantSession, consultation: Consultation) -> Progress:
     """Participants (distinct voters or authors), proposals (all submitted), votes (raw)."""
     proposals = session.scalar(
-        select(func.count()).select_from(Proposal).where(Proposal.consultation_id == consultation.id)
+        select(func.count())
+        .select_from(Proposal)
+        .where(Proposal.consultation_id == consultation.id)
     )
     raw_votes = sum(
         getattr(ProposalCounter, f"raw_{key}") for key in ("agree", "disagree", "neutral")
@@ -240,7 +242,9 @@ def add_tag(session: TenantSession, consultation_id: int, slug: str, label: str)
         errors["label"] = ["1 to 100 characters."]
     if errors:
         raise Invalid("Some fields are invalid.", errors=errors)
-    if session.scalar(select(Tag.id).where(Tag.consultation_id == consultation_id, Tag.slug == slug)):
+    if session.scalar(
+        select(Tag.id).where(Tag.consultation_id == consultation_id, Tag.slug == slug)
+    ):
         raise Conflict("This tag exists.", code="tag_exists", errors={"slug": ["Taken."]})
     tag = Tag(consultation_id=consultation_id, slug=slug, label=label)
     session.add(tag)
@@ -250,7 +254,9 @@ def add_tag(session: TenantSession, consultation_id: int, slug: str, label: str)
 
 def tags_of(session: TenantSession, consultation_id: int) -> list[Tag]:
     return list(
-        session.scalars(select(Tag).where(Tag.consultation_id == consultation_id).order_by(Tag.label))
+        session.scalars(
+            select(Tag).where(Tag.consultation_id == consultation_id).order_by(Tag.label)
+        )
     )
 
 

@@ -56,14 +56,20 @@ def _check_input(key: object, qualifications: object) -> tuple[str, int]:
     if qualifications is None:
         qualifications = []
     if not isinstance(qualifications, list | tuple) or len(qualifications) > 3:
-        raise Invalid("A list of qualifications.", code="invalid_qualification", errors={"qualifications": ["A list."]})
+        raise Invalid(
+            "A list of qualifications.",
+            code="invalid_qualification",
+            errors={"qualifications": ["A list."]},
+        )
     allowed = QUALIFICATIONS[key]
     wrong = [q for q in qualifications if q not in allowed]
     if wrong:
         raise Invalid(
             f"Qualifications of '{key}' are {', '.join(allowed)}.",
             code="invalid_qualification",
-            errors={"qualifications": [f"Not a qualification of '{key}': {', '.join(map(str, wrong))}."]},
+            errors={
+                "qualifications": [f"Not a qualification of '{key}': {', '.join(map(str, wrong))}."]
+            },
         )
     bits = 0
     for q in qualifications:
@@ -71,7 +77,9 @@ def _check_input(key: object, qualifications: object) -> tuple[str, int]:
     return str(key), bits
 
 
-def _votable(session: TenantSession, consultation: Consultation, proposal_id: int, now: datetime) -> None:
+def _votable(
+    session: TenantSession, consultation: Consultation, proposal_id: int, now: datetime
+) -> None:
     status = session.scalar(
         select(Proposal.status).where(
             Proposal.id == proposal_id, Proposal.consultation_id == consultation.id
@@ -80,12 +88,16 @@ def _votable(session: TenantSession, consultation: Consultation, proposal_id: in
     if status is None:
         raise NotFound("No such proposal.", code="proposal_not_found")
     if status != ProposalStatus.accepted:
-        raise Conflict(f"This proposal is {status}: it cannot be voted on.", code="proposal_not_votable")
+        raise Conflict(
+            f"This proposal is {status}: it cannot be voted on.", code="proposal_not_votable"
+        )
     if consultation.status_at(now) != "open":
         raise Conflict("This consultation is not open for votes.", code="consultation_closed")
 
 
-def _contributions(key: str, bits: int, trusted: bool, territory: str, band: str) -> dict[str, Counter]:
+def _contributions(
+    key: str, bits: int, trusted: bool, territory: str, band: str
+) -> dict[str, Counter]:
     """Counter columns +1 per segment for one vote."""
     columns = [key, *qualification_names(bits)]
     delta = Counter({column_name(c, False): 1 for c in columns})
@@ -94,7 +106,9 @@ def _contributions(key: str, bits: int, trusted: bool, territory: str, band: str
     return {segment: Counter(delta) for segment in ("all", f"territory:{territory}", f"age:{band}")}
 
 
-def _apply(session: TenantSession, proposal_id: int, old: dict[str, Counter], new: dict[str, Counter]) -> None:
+def _apply(
+    session: TenantSession, proposal_id: int, old: dict[str, Counter], new: dict[str, Counter]
+) -> None:
     by_delta: dict[tuple, list[str]] = {}
     for segment in old.keys() | new.keys():
         delta = Counter(new.get(segment, {}))
@@ -105,7 +119,9 @@ def _apply(session: TenantSession, proposal_id: int, old: dict[str, Counter], ne
     for items, segments in by_delta.items():
         session.execute(
             update(ProposalCounter)
-            .where(ProposalCounter.proposal_id == proposal_id, ProposalCounter.segment.in_(segments))
+            .where(
+                ProposalCounter.proposal_id == proposal_id, ProposalCounter.segment.in_(segments)
+            )
             .values({c: getattr(ProposalCounter, c) + n for c, n in items})
             .execution_options(synchronize_session=False)
         )
@@ -182,7 +198,12 @@ def cast(
 
 
 def remove(
-    session: TenantSession, consultation: Consultation, proposal_id: int, voter: Participant, *, now: datetime
+    session: TenantSession,
+    consultation: Consultation,
+    proposal_id: int,
+    voter: Participant,
+    *,
+    now: datetime,
 ) -> VoteState:
     """Withdraw one's vote (idempotent)."""
     _votable(session, consultation, proposal_id, now)
@@ -190,13 +211,17 @@ def remove(
     if vote is None:
         return VoteState(proposal_id, None, (), False, False)
     old = _contributions(vote.key, vote.qualifications, vote.trusted, vote.territory, vote.age_band)
-    session.execute(delete(Vote).where(Vote.id == vote.id).execution_options(synchronize_session=False))
+    session.execute(
+        delete(Vote).where(Vote.id == vote.id).execution_options(synchronize_session=False)
+    )
     session.expunge(vote)
     _apply(session, proposal_id, old, {})
     return VoteState(proposal_id, None, (), False, True)
 
 
-def votes_of(session: TenantSession, voter: Participant, proposal_ids: list[int]) -> dict[int, VoteState]:
+def votes_of(
+    session: TenantSession, voter: Participant, proposal_ids: list[int]
+) -> dict[int, VoteState]:
     if not proposal_ids:
         return {}
     rows = session.execute(
@@ -207,7 +232,9 @@ def votes_of(session: TenantSession, voter: Participant, proposal_ids: list[int]
     return {p: VoteState(p, k, qualification_names(b), t, False) for p, k, b, t in rows}
 
 
-def counters(session: TenantSession, proposal_ids: list[int], segment: str = "all") -> dict[int, ProposalCounter]:
+def counters(
+    session: TenantSession, proposal_ids: list[int], segment: str = "all"
+) -> dict[int, ProposalCounter]:
     if not proposal_ids:
         return {}
     rows = session.scalars(

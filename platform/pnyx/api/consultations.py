@@ -1,0 +1,234 @@
+"""Consultations, their proposals and tags in the API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import g, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from pnyx.consultations import cards, proposals, search, service, votes
+from pnyx.web.context import (
+    current_participant,
+    current_principal,
+    db,
+    kernel,
+    require_principal,
+    require_tenant,
+)
+
+from .schemas import (
+    ConsultationPatchSchema,
+    ConsultationSchema,
+    ConsultationWriteSchema,
+    ProposalPageSchema,
+    ProposalSchema,
+    TagSchema,
+    proposal_payload,
+)
+
+blp = Blueprint(
+    "consultations", __name__, url_prefix="/api/v1/consultations", description="Consultations"
+)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@blp.before_request
+def _load_consultation():
+    """Before any argument is parsed: another tenant's (or a hidden) consultation is a 404."""
+    require_tenant()
+    consultation_id = (request.view_args or {}).get("consultation_id")
+    if consultation_id is not None:
+        g.consultation = service.visible_consultation(db(), consultation_id, current_principal())
+
+
+def consultation_payload(consultation) -> dict:
+    progress = service.progress(db(), consultation)
+    return {
+        "consultation": consultation,
+        "status": consultation.status_at(now()),
+        "progress": {
+            "participants": progress.participants,
+            "proposals": progress.proposals,
+            "votes": progress.votes,
+        },
+        "tags": service.tags_of(db(), consultation.id),
+    }
+
+
+def _dump(consultation) -> dict:
+    payload = consultation_payload(consultation)
+    data = ConsultationSchema().dump(payload["consultation"])
+    data.update(status=payload["status"], progress=payload["progress"])
+    data["tags"] = TagSchema(many=True).dump(payload["tags"])
+    return data
+
+
+@blp.route("")
+class Consultations(MethodView):
+    @blp.response(200)
+    def get(self):
+        """The consultations of this tenant the caller may see."""
+        return {"items": [_dump(c) for c in service.list_consultations(db(), current_principal())]}
+
+    @blp.arguments(ConsultationWriteSchema)
+    @blp.response(201)
+    def post(self, data):
+        """Create a consultation (tenant admins)."""
+        require_principal("tenant_admin")
+        consultation = service.create_consultation(db(), data)
+        db().commit()
+        return _dump(consultation)
+
+
+@blp.route("/<int:consultation_id>")
+class ConsultationById(MethodView):
+    @blp.response(200)
+    def get(self, consultation_id):
+        """The question, its context, steps, goals, live progress and tags."""
+        return _dump(g.consultation)
+
+    @blp.arguments(ConsultationPatchSchema)
+    @blp.response(200)
+    def patch(self, data, consultation_id):
+        """Edit a consultation (tenant admins)."""
+        require_principal("tenant_admin")
+        consultation = service.update_consultation(db(), consultation_id, data)
+        db().commit()
+        return _dump(consultation)
+
+
+class TagWriteSchema(Schema):
+    slug = fields.String(required=True, validate=validate.Length(max=60))
+    label = fields.String(required=True, validate=validate.Length(max=100))
+
+
+@blp.route("/<int:consultation_id>/tags")
+class Tags(MethodView):
+    @blp.response(200, TagSchema(many=True))
+    def get(self, consultation_id):
+        """The consultation's themes."""
+        return service.tags_of(db(), consultation_id)
+
+    @blp.arguments(TagWriteSchema)
+    @blp.response(201, TagSchema)
+    def post(self, data, consultation_id):
+        """Add a theme (tenant admins)."""
+        require_principal("tenant_admin")
+        tag = service.add_tag(db(), consultation_id, data["slug"], data["label"])
+        db().commit()
+        return tag
+
+
+class SearchArgs(Schema):
+    q = fields.String(validate=validate.Length(max=200))
+    tag = fields.String(validate=validate.Length(max=60))
+    sort = fields.String(load_default="recent", validate=validate.OneOf(search.SORTS))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class ProposalWriteSchema(Schema):
+    content = fields.String(required=True, validate=validate.Length(max=1000))
+
+
+def _page_payload(items, total, page, per_page, voter) -> dict:
+    return {
+        "items": proposal_payload(db(), items, voter),
+        "total": total,
+        "page": page,
+        "per_page": per_page,
+    }
+
+
+@blp.route("/<int:consultation_id>/proposals")
+class Proposals(MethodView):
+    @blp.arguments(SearchArgs, location="query")
+    @blp.response(200, ProposalPageSchema)
+    def get(self, args, consultation_id):
+        """Published proposals: keywords, tag, sorted by recent or votes, paginated."""
+        page = search.search(db(), consultation_id, **args)
+        return _page_payload(
+            page.items, page.total, page.page, page.per_page, current_participant()
+        )
+
+    @blp.arguments(ProposalWriteSchema)
+    @blp.response(201, ProposalSchema)
+    def post(self, data, consultation_id):
+        """Propose ("Il faut …"): 12–140 characters of plain text; created pending."""
+        require_principal("participant", "tenant_admin", "partner_admin")
+        author = current_participant(create=True)
+        proposal = proposals.submit(db(), g.consultation, author, data["content"], now())
+        db().commit()
+        return proposal_payload(db(), [proposal], author)[0]
+
+
+@blp.route("/<int:consultation_id>/proposals/mine")
+class MyProposals(MethodView):
+    @blp.response(200, ProposalSchema(many=True))
+    def get(self, consultation_id):
+        """The caller's own proposals, pending ones included."""
+        require_principal()
+        author = current_participant()
+        found = proposals.of_author(db(), consultation_id, author) if author else []
+        return proposal_payload(db(), found, author)
+
+
+@blp.route("/<int:consultation_id>/proposals/pending")
+class Pending(MethodView):
+    @blp.response(200, ProposalSchema(many=True))
+    def get(self, consultation_id):
+        """Proposals waiting for a decision (tenant admins, until the moderation desk)."""
+        require_principal("tenant_admin")
+        return proposal_payload(db(), proposals.pending(db(), consultation_id), None)
+
+
+class CardSchema(Schema):
+    proposal = fields.Nested(ProposalSchema)
+    card_key = fields.String()
+    position = fields.Integer()
+
+
+class CardsSchema(Schema):
+    cards = fields.List(fields.Nested(CardSchema))
+    total = fields.Integer()
+
+
+class CardsArgs(Schema):
+    size = fields.Integer(load_default=12, validate=validate.Range(min=1, max=50))
+
+
+@blp.route("/<int:consultation_id>/cards")
+class Cards(MethodView):
+    @blp.arguments(CardsArgs, location="query")
+    @blp.response(200, CardsSchema)
+    def get(self, args, consultation_id):
+        """Cards to vote on, each with its signed card key (a plain list until rotation lands)."""
+        voter = current_participant(create=True)
+        db().commit()
+        page = search.search(db(), consultation_id, sort="recent", per_page=100)
+        voted = votes.votes_of(db(), voter, [p.id for p in page.items])
+        todo = [p for p in page.items if p.id not in voted][: args["size"]]
+        payload = proposal_payload(db(), todo, voter)
+        return {
+            "cards": [
+                {
+                    "proposal": item,
+                    "position": i + 1,
+                    "card_key": cards.issue(
+                        kernel().signer,
+                        tenant_id=voter.tenant_id,
+                        proposal_id=item["id"],
+                        participant_id=voter.id,
+                        place="cards",
+                    ),
+                }
+                for i, item in enumerate(payload)
+            ],
+            "total": len(payload),
+        }
