@@ -186,3 +186,59 @@ def world(app, config, database) -> World:
     with database.scope() as s:
         create_staff(s, email="operator@pnyx.test", password=PASSWORD, role="operator")
     return World(app, ids["alpha"], ids["beta"])
+
+
+# --- Mail: a real SMTP server (aiosmtpd) on 127.0.0.1, and an app that sends through it ---
+
+
+class Mailbox:
+    """An aiosmtpd handler that keeps every message it receives, parsed."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):
+        from email import message_from_bytes
+        from email.policy import default
+
+        message = message_from_bytes(envelope.content, policy=default)
+        message.envelope_to = list(envelope.rcpt_tos)
+        self.messages.append(message)
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Mailbox(), hostname="127.0.0.1", port=port)
+    controller.start()
+    yield controller
+    controller.stop()
+
+
+@pytest.fixture()
+def mailbox(smtp_server) -> Mailbox:
+    """The SMTP server's messages, emptied for each test."""
+    smtp_server.handler.messages.clear()
+    return smtp_server.handler
+
+
+@pytest.fixture()
+def smtp_app(config, owner_engine, smtp_server):
+    """Like ``app``, with SMTP_URL pointing at the local SMTP server (override ``app`` with it)."""
+    from pnyx.app import create_app
+
+    _truncate(owner_engine, config)
+    app = create_app(config.but(smtp_url=f"smtp://127.0.0.1:{smtp_server.port}"))
+    if config.redis_url:
+        from redis import Redis
+
+        Redis.from_url(config.redis_url).flushdb()
+    yield app
+    app.extensions["pnyx"].close()

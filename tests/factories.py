@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from pnyx.consultations import proposals, service
 from pnyx.identity.models import Account
+from pnyx.identity.service import create_account
 from pnyx.identity.participants import participant_of_account
 
 NOW = datetime.now(UTC)
@@ -45,6 +46,8 @@ def proposal(
 ):
     with database.scope(tenant_id=tenant_id) as s:
         account_id = s.scalar(select(Account.id).where(Account.email == author))
+        if account_id is None:
+            account_id = create_account(s, email=author, password=None).id
         c = service.get_consultation(s, consultation_id)
         p = proposals.submit(
             s, c, participant_of_account(s, account_id), text, NOW, rate_limit=False

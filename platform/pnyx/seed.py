@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import random
+from datetime import UTC, datetime, timedelta
+
 import click
 from sqlalchemy import select
 
-from pnyx.identity.models import StaffUser
+from pnyx.consultations import proposals as proposals_service
+from pnyx.consultations import service as consultations_service
+from pnyx.consultations import votes as votes_service
+from pnyx.consultations.models import QUALIFICATIONS, Consultation
+from pnyx.identity.models import Account, StaffUser
+from pnyx.identity.participants import (
+    new_participant,
+    participant_of_account,
+    territory_of,
+    validate_profile,
+)
 from pnyx.identity.service import create_account, create_staff
 from pnyx.kernel.config import Config
 from pnyx.kernel.db import Database
 from tenants import service as tenants_service
 from tenants.models import Tenant
 from themes.service import set_theme
+
+from .demo_content import DEMO_CITIZENS, DEMO_CONSULTATIONS
 
 DEMO_PASSWORD = "demo-password-2026"
 DEMO_TENANTS = (
@@ -53,11 +68,151 @@ def provision_tenant(
     return tenants_service.platform_host(tenant.slug, config.platform_domain)
 
 
+# A few demo voters per consultation, with profiles spread over territories and ages.
+VOTER_PROFILES = (
+    (1950, "29270"),
+    (1962, "35000"),
+    (1971, "22100"),
+    (1980, "69003"),
+    (1988, "56100"),
+    (1995, "44000"),
+    (2001, "75011"),
+    (2005, "13001"),
+    (None, None),
+    (1977, "31000"),
+    (1999, "59000"),
+    (1958, "29200"),
+)
+
+
+def _citizen(session, email: str, first_name: str, birth_year: int, postal_code: str, now):
+    """A demo citizen account with its participant profile (created if missing)."""
+    account = session.scalar(select(Account).where(Account.email == email))
+    if account is None:
+        account = create_account(
+            session, email=email, password=DEMO_PASSWORD, first_name=first_name
+        )
+    participant = participant_of_account(session, account)
+    profile = validate_profile(birth_year, postal_code, now)
+    participant.birth_year = profile.get("birth_year")
+    participant.postal_code = profile.get("postal_code")
+    participant.territory = territory_of(participant.postal_code)
+    return participant
+
+
+def seed_consultation(
+    session,
+    spec: dict,
+    citizens: list[tuple[str, str, int, str]],
+    *,
+    email_domain: str,
+    now: datetime | None = None,
+    voters: int = len(VOTER_PROFILES),
+) -> Consultation:
+    """One open consultation from a demo spec, on the session's tenant (idempotent by slug).
+
+    Its themes, its proposals submitted over the past weeks by the demo citizens and accepted
+    with their theme, a few left pending for moderation, and votes from a dozen demo voters so
+    that progress is not zero.
+    """
+    now = now or datetime.now(UTC)
+    existing = session.scalar(select(Consultation).where(Consultation.slug == spec["slug"]))
+    if existing is not None:
+        return existing
+    starts = (now - timedelta(days=30)).replace(hour=9, minute=0, second=0, microsecond=0)
+    ends = starts + timedelta(days=90)
+    goal_participants, goal_proposals, goal_votes = spec["goals"]
+    consultation = consultations_service.create_consultation(
+        session,
+        {
+            "slug": spec["slug"],
+            "question": spec["question"],
+            "context": spec["context"],
+            "starts_at": starts,
+            "ends_at": ends,
+            "visibility": spec["visibility"],
+            "goal_participants": goal_participants,
+            "goal_proposals": goal_proposals,
+            "goal_votes": goal_votes,
+            "steps": [
+                {"kind": "consultation", "title": "Propositions et votes", "date": starts.date()},
+                {
+                    "kind": "results",
+                    "title": "Publication des résultats",
+                    "date": ends.date() + timedelta(days=21),
+                },
+                {
+                    "kind": "workshops",
+                    "title": "Ateliers citoyens",
+                    "date": ends.date() + timedelta(days=60),
+                },
+                {
+                    "kind": "action_plan",
+                    "title": "Plan d'action",
+                    "date": ends.date() + timedelta(days=150),
+                },
+            ],
+        },
+    )
+    tags = {
+        slug: consultations_service.add_tag(session, consultation.id, slug, label).id
+        for slug, label in spec["tags"]
+    }
+    authors = [
+        _citizen(session, f"{local}@{email_domain}", first, year, code, now)
+        for first, local, year, code in citizens
+    ]
+    # Submitted one every ~18 hours since the start, so that no author hits the rate limit.
+    items = [(text, tag) for text, tag in spec["proposals"]] + [(t, None) for t in spec["pending"]]
+    step = (now - starts - timedelta(hours=1)) / max(1, len(items))
+    accepted = []
+    for i, (text, tag) in enumerate(items):
+        moment = starts + step * i + timedelta(minutes=5)
+        proposal = proposals_service.submit(
+            session, consultation, authors[i % len(authors)], text, moment
+        )
+        if tag is not None:
+            proposals_service.decide(
+                session,
+                proposal.id,
+                "accept",
+                by="moderation@pnyx.example",
+                now=moment + timedelta(hours=2),
+                tag_ids=[tags[tag]],
+            )
+            accepted.append(proposal.id)
+    rng = random.Random(spec["slug"])
+    keys = ("agree", "agree", "agree", "disagree", "neutral")
+    for birth_year, postal_code in VOTER_PROFILES[:voters]:
+        voter = new_participant(session)
+        profile = validate_profile(birth_year, postal_code, now)
+        voter.birth_year = profile.get("birth_year")
+        voter.postal_code = profile.get("postal_code")
+        voter.territory = territory_of(voter.postal_code)
+        for proposal_id in rng.sample(accepted, k=min(len(accepted), rng.randint(8, 20))):
+            key = rng.choice(keys)
+            qualifications = [q for q in QUALIFICATIONS[key] if rng.random() < 0.3]
+            votes_service.cast(
+                session,
+                consultation,
+                proposal_id,
+                voter,
+                key,
+                qualifications,
+                trusted=True,
+                now=now,
+            )
+    session.flush()
+    return consultation
+
+
 def seed_demo(config: Config) -> list[str]:
     """Idempotent: creates what is missing of the demo, with a progress bar."""
     database = Database(config.database_url)
     lines = []
-    with click.progressbar(DEMO_TENANTS, label="seeding demo tenants", show_pos=True) as bar:
+    with click.progressbar(
+        DEMO_TENANTS, label="seeding demo tenants and consultations", show_pos=True
+    ) as bar:
         for slug, kind, name, pack in bar:
             with database.session() as session:
                 exists = session.scalar(select(Tenant.id).where(Tenant.slug == slug))
@@ -71,6 +226,15 @@ def seed_demo(config: Config) -> list[str]:
                     admin_email=f"admin@{slug}.example",
                     admin_password=DEMO_PASSWORD,
                     database=database,
+                )
+            with database.session() as session:
+                tenant_id = session.scalar(select(Tenant.id).where(Tenant.slug == slug))
+            with database.scope(tenant_id=tenant_id) as session:
+                seed_consultation(
+                    session,
+                    DEMO_CONSULTATIONS[slug],
+                    DEMO_CITIZENS[slug],
+                    email_domain=f"{slug}.example",
                 )
             host = tenants_service.platform_host(slug, config.platform_domain)
             lines.append(

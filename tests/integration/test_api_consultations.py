@@ -18,11 +18,15 @@ def setup(world, database):
         c = factories.consultation(database, tenant_id)
         author = f"admin@{slug}.test"
         accepted = [
-            factories.proposal(database, tenant_id, c.id, f"Il faut {text}", author=author)
-            for text in (
-                "plus de bus en zone rurale",
-                "rénover les écoles du quartier",
-                "ouvrir des maisons de santé",
+            factories.proposal(
+                database, tenant_id, c.id, f"Il faut {text}", author=f"author{i}@{slug}.test"
+            )
+            for i, text in enumerate(
+                (
+                    "plus de bus en zone rurale",
+                    "rénover les écoles du quartier",
+                    "ouvrir des maisons de santé",
+                )
             )
         ]
         pending = factories.proposal(
@@ -55,7 +59,7 @@ def test_consultation_home_data(world, setup):
     body = world.client("alpha").get(f"/api/v1/consultations/{c.id}").get_json()
     assert body["question"].startswith("Comment améliorer")
     assert body["status"] == "open" and body["proposal_prefix"] == "Il faut"
-    assert body["progress"] == {"participants": 1, "proposals": 5, "votes": 0}
+    assert body["progress"] == {"participants": 4, "proposals": 5, "votes": 0}
     assert [s["kind"] for s in body["steps"]] == ["consultation", "results"]
     listing = world.client("alpha").get("/api/v1/consultations").get_json()["items"]
     assert [x["id"] for x in listing] == [c.id]
@@ -289,7 +293,7 @@ def test_votes_on_a_closed_consultation_are_refused(world, setup, database):
 def test_card_keys_make_votes_count_for_scores(world, setup):
     c = setup["alpha"]["consultation"]
     voter = world.client("alpha")
-    cards = voter.get(f"/api/v1/consultations/{c.id}/cards").get_json()["cards"]
+    cards = voter.get(f"/api/v1/consultations/{c.id}/sequence").get_json()["cards"]
     assert len(cards) == 3
     first, second = cards[0], cards[1]
     ok = voter.put(
@@ -315,7 +319,7 @@ def test_card_keys_make_votes_count_for_scores(world, setup):
     )
     assert stolen.get_json()["card_key_problem"] == "mismatch"
     # Already voted proposals leave the cards.
-    remaining = voter.get(f"/api/v1/consultations/{c.id}/cards").get_json()["cards"]
+    remaining = voter.get(f"/api/v1/consultations/{c.id}/sequence").get_json()["cards"]
     assert first["proposal"]["id"] not in [card["proposal"]["id"] for card in remaining]
 
 
@@ -355,7 +359,7 @@ def test_admin_accepts_then_it_becomes_votable(world, setup):
     problem(
         admin.post(
             f"/api/v1/proposals/{alpha['pending'].id}/decision",
-            json={"decision": "refuse", "reason": "test"},
+            json={"decision": "postpone"},
         ),
         409,
         "already_decided",

@@ -61,7 +61,7 @@ def test_concurrent_voters_keep_counters_exact(world, database, config):
             world.alpha_id,
             c.id,
             f"Il faut une idée partagée {i}",
-            author="admin@alpha.test",
+            author=f"author{i}@alpha.test",
         )
         for i in range(4)
     ]
@@ -72,7 +72,7 @@ def test_concurrent_voters_keep_counters_exact(world, database, config):
     def voter(seed: int) -> None:
         rng = random.Random(seed)
         client = world.client("alpha")
-        cards = client.get(f"/api/v1/consultations/{c.id}/cards").get_json()["cards"]
+        cards = client.get(f"/api/v1/consultations/{c.id}/sequence").get_json()["cards"]
         keys = {card["proposal"]["id"]: card["card_key"] for card in cards}
         start.wait()
         for _ in range(ROUNDS):
@@ -122,8 +122,6 @@ def test_concurrent_voters_keep_counters_exact(world, database, config):
             )
     assert mismatches == []
     total_raw = sum(
-        r.raw_agree + r.raw_disagree + r.raw_neutral
-        for r in counters
-        if r.segment == "all"
+        r.raw_agree + r.raw_disagree + r.raw_neutral for r in counters if r.segment == "all"
     )
     assert total_raw == votes_cast

@@ -53,6 +53,7 @@ API_SETTINGS = {
 def init_app(app: Flask) -> PnyxApi:
     from tenants.api import operator_blp, tenant_blp
 
+    from .account import blp as account_blp
     from .auth import blp as auth_blp
     from .consultations import blp as consultations_blp
     from .participants import blp as participants_blp
@@ -66,6 +67,7 @@ def init_app(app: Flask) -> PnyxApi:
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     for blueprint in (
         auth_blp,
+        account_blp,
         tenant_blp,
         operator_blp,
         consultations_blp,

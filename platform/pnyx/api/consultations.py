@@ -9,7 +9,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from pnyx.consultations import cards, proposals, search, service, votes
+from pnyx.consultations import proposals, search, service
+from pnyx.rotation import service as rotation
 from pnyx.web.context import (
     current_participant,
     current_principal,
@@ -61,10 +62,28 @@ def consultation_payload(consultation) -> dict:
     }
 
 
+def _set_rotation(consultation, raw: dict | None) -> None:
+    """Rotation settings (strategy, sequence size, floor, cap) merged into the consultation's."""
+    if raw is None:
+        return
+    clean = rotation.validate_settings(raw)
+    settings = dict(consultation.settings or {})
+    settings["rotation"] = {**settings.get("rotation", {}), **clean}
+    consultation.settings = settings
+    db().flush()
+
+
 def _dump(consultation) -> dict:
     payload = consultation_payload(consultation)
     data = ConsultationSchema().dump(payload["consultation"])
     data.update(status=payload["status"], progress=payload["progress"])
+    config = rotation.config_of(consultation)
+    data["rotation"] = {
+        "strategy": config.strategy,
+        "sequence_size": config.sequence_size,
+        "vote_floor": config.settings.vote_floor,
+        "vote_cap": config.settings.vote_cap,
+    }
     data["tags"] = TagSchema(many=True).dump(payload["tags"])
     return data
 
@@ -81,7 +100,9 @@ class Consultations(MethodView):
     def post(self, data):
         """Create a consultation (tenant admins)."""
         require_principal("tenant_admin")
+        rotation_settings = data.pop("rotation", None)
         consultation = service.create_consultation(db(), data)
+        _set_rotation(consultation, rotation_settings)
         db().commit()
         return _dump(consultation)
 
@@ -98,7 +119,9 @@ class ConsultationById(MethodView):
     def patch(self, data, consultation_id):
         """Edit a consultation (tenant admins)."""
         require_principal("tenant_admin")
+        rotation_settings = data.pop("rotation", None)
         consultation = service.update_consultation(db(), consultation_id, data)
+        _set_rotation(consultation, rotation_settings)
         db().commit()
         return _dump(consultation)
 
@@ -199,36 +222,36 @@ class CardsSchema(Schema):
     total = fields.Integer()
 
 
-class CardsArgs(Schema):
-    size = fields.Integer(load_default=12, validate=validate.Range(min=1, max=50))
+class SequenceArgs(Schema):
+    size = fields.Integer(load_default=None, allow_none=True)
 
 
-@blp.route("/<int:consultation_id>/cards")
-class Cards(MethodView):
-    @blp.arguments(CardsArgs, location="query")
+@blp.route("/<int:consultation_id>/sequence")
+class Sequence(MethodView):
+    @blp.arguments(SequenceArgs, location="query")
     @blp.response(200, CardsSchema)
     def get(self, args, consultation_id):
-        """Cards to vote on, each with its signed card key (a plain list until rotation lands)."""
+        """The next cards for this voter, chosen by the consultation's rotation strategy.
+
+        Each card carries a signed key binding the proposal, this voter's session and the place
+        it was served; a vote sent back with it counts for scores.
+        """
         voter = current_participant(create=True)
         db().commit()
-        page = search.search(db(), consultation_id, sort="recent", per_page=100)
-        voted = votes.votes_of(db(), voter, [p.id for p in page.items])
-        todo = [p for p in page.items if p.id not in voted][: args["size"]]
-        payload = proposal_payload(db(), todo, voter)
+        served = rotation.sequence(
+            db(),
+            kernel().store,
+            kernel().signer,
+            g.consultation,
+            voter,
+            now=now(),
+            size=args["size"],
+        )
+        payload = proposal_payload(db(), [card.proposal for card in served], voter)
         return {
             "cards": [
-                {
-                    "proposal": item,
-                    "position": i + 1,
-                    "card_key": cards.issue(
-                        kernel().signer,
-                        tenant_id=voter.tenant_id,
-                        proposal_id=item["id"],
-                        participant_id=voter.id,
-                        place="cards",
-                    ),
-                }
-                for i, item in enumerate(payload)
+                {"proposal": item, "position": card.position, "card_key": card.card_key}
+                for card, item in zip(served, payload, strict=True)
             ],
-            "total": len(payload),
+            "total": len(served),
         }

@@ -8,11 +8,16 @@ from flask import g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
+from sqlalchemy import and_, select
 
-from pnyx.consultations import cards, proposals, service, votes
-from pnyx.consultations.proposals import REFUSAL_REASONS
+from pnyx.consultations import proposals, service, votes
+from pnyx.consultations.models import Consultation, Proposal, Vote
+from pnyx.consultations.proposals import DECISIONS, REFUSAL_REASONS
+from pnyx.identity.models import Participant
 from pnyx.kernel.errors import NotFound
+from pnyx.rotation import service as rotation
 from pnyx.web.context import (
+    anonymous_voter_id,
     current_participant,
     current_principal,
     db,
@@ -39,16 +44,52 @@ def _load_proposal():
     proposal_id = (request.view_args or {}).get("proposal_id")
     if proposal_id is None:
         return
-    proposal = proposals.get(db(), proposal_id)
-    g.consultation = service.visible_consultation(
-        db(), proposal.consultation_id, current_principal()
-    )
+    proposal, consultation = _load(proposal_id)
     principal = current_principal()
+    if not service.can_see(consultation, principal):
+        raise NotFound("No such consultation.", code="consultation_not_found")
+    g.consultation = consultation
     if not proposals.visible(proposal, current_participant()) and not (
         principal and principal.role == "tenant_admin"
     ):
         raise NotFound("No such proposal.", code="proposal_not_found")
     g.proposal = proposal
+
+
+def _load(proposal_id: int) -> tuple[Proposal, Consultation]:
+    """The proposal and its consultation in one query; with the anonymous voter of the session
+    cookie and their vote on it, if any, in the same round trip (the hot path of voting).
+
+    The voter lands in the request's session, where ``current_participant()`` finds it; their
+    previous vote goes to ``g.voter_vote`` as ``(voter id, trusted or None)``.
+    """
+    statement = (
+        select(Proposal, Consultation)
+        .join(Consultation, Consultation.id == Proposal.consultation_id)
+        .where(Proposal.id == proposal_id)
+    )
+    voter_id = anonymous_voter_id()
+    if voter_id is not None:
+        statement = (
+            statement.add_columns(Participant, Vote.id, Vote.trusted)
+            .outerjoin(Participant, Participant.id == voter_id)
+            .outerjoin(Vote, and_(Vote.proposal_id == Proposal.id, Vote.participant_id == voter_id))
+        )
+    row = db().execute(statement).first()
+    if row is None:
+        raise NotFound("No such proposal.", code="proposal_not_found")
+    if voter_id is not None and row[2] is not None:
+        g.voter = row[2]  # the session's identity map holds objects weakly: keep this one
+        g.voter_vote = (row[2].id, row[4] if row[3] is not None else None)
+    return row[0], row[1]
+
+
+def _previous_vote_trusted(voter) -> bool:
+    known = g.get("voter_vote")
+    if known is not None and known[0] == voter.id:
+        return bool(known[1])
+    previous = votes.votes_of(db(), voter, [g.proposal.id]).get(g.proposal.id)
+    return bool(previous and previous.trusted)
 
 
 class VoteSchema(Schema):
@@ -66,9 +107,7 @@ class VoteResultSchema(Schema):
 
 
 class DecisionSchema(Schema):
-    decision = fields.String(
-        required=True, validate=validate.OneOf(("accept", "refuse", "postpone"))
-    )
+    decision = fields.String(required=True, validate=validate.OneOf(tuple(DECISIONS)))
     reason = fields.String(
         load_default=None, allow_none=True, validate=validate.OneOf(REFUSAL_REASONS)
     )
@@ -113,12 +152,14 @@ class VoteOnProposal(MethodView):
         with a wrong one, it counts raw only (``card_key_problem`` says why).
         """
         voter = current_participant(create=True)
-        check = cards.verify(
+        check = rotation.check_card(
+            kernel().store,
             kernel().signer,
             data["card_key"],
             tenant_id=voter.tenant_id,
             proposal_id=proposal_id,
-            participant_id=voter.id,
+            voter_id=voter.id,
+            already_trusted=_previous_vote_trusted(voter),
         )
         state = votes.cast(
             db(),
@@ -129,6 +170,7 @@ class VoteOnProposal(MethodView):
             data["qualifications"],
             trusted=check.trusted,
             now=now(),
+            proposal=g.proposal,
         )
         db().commit()
         return _result(state, check)

@@ -29,6 +29,11 @@ class ConsultationWriteSchema(Schema):
     goal_proposals = fields.Integer(validate=validate.Range(min=0, max=10**9))
     goal_votes = fields.Integer(validate=validate.Range(min=0, max=10**9))
     steps = fields.List(fields.Nested(StepSchema), validate=validate.Length(max=10))
+    rotation = fields.Dict(
+        metadata={
+            "description": "strategy (apt | makeorg | uniform), sequence_size, vote_floor, vote_cap"
+        }
+    )
 
 
 class ConsultationPatchSchema(ConsultationWriteSchema):

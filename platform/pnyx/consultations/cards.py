@@ -50,3 +50,10 @@ def verify(
     if payload[:3] != [tenant_id, proposal_id, participant_id]:
         return CardCheck(False, "mismatch")
     return CardCheck(True, None, str(payload[3]))
+
+
+def fingerprint(key: str) -> str:
+    """A short stable name for a key (to remember it was spent without storing it)."""
+    import hashlib
+
+    return hashlib.sha256(key.encode()).hexdigest()[:32]

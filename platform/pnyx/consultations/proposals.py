@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, insert, select
 
 from pnyx.identity.models import Participant
-from pnyx.kernel.db import TenantSession
+from pnyx.kernel.db import TenantSession, on_commit
 from pnyx.kernel.errors import Conflict, Invalid, NotFound, TooManyRequests
 
 from .models import (
@@ -20,6 +20,7 @@ from .models import (
     ProposalTag,
     Tag,
 )
+from .signals import proposal_changed
 
 MIN_LENGTH, MAX_LENGTH = 12, 140
 # Per author: a burst of 5 in 10 minutes, 30 a day.
@@ -36,6 +37,17 @@ REFUSAL_REASONS = (
     "test",
     "other",
 )
+# decision → (the statuses it applies to, the status it gives). Refusing an accepted proposal
+# unpublishes it (a late moderation); archiving ends its life in rotation but keeps its results.
+DECISIONS = {
+    "accept": ((ProposalStatus.pending, ProposalStatus.postponed), ProposalStatus.accepted),
+    "refuse": (
+        (ProposalStatus.pending, ProposalStatus.postponed, ProposalStatus.accepted),
+        ProposalStatus.refused,
+    ),
+    "postpone": ((ProposalStatus.pending,), ProposalStatus.postponed),
+    "archive": ((ProposalStatus.accepted,), ProposalStatus.archived),
+}
 _HTML = re.compile(r"<\s*/?\s*[a-zA-Z!][^>]*>|&(?:#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+);")
 _SPACES = re.compile(r"\s+")
 
@@ -170,15 +182,13 @@ def decide(
     note: str | None = None,
     tag_ids: list[int] | None = None,
 ) -> Proposal:
-    """Accept (optionally with tags) or refuse (with a reason) a pending or postponed proposal."""
+    """Accept (with tags), refuse (with a reason), postpone or archive a proposal."""
     proposal = get(session, proposal_id)
-    if decision not in ("accept", "refuse", "postpone"):
+    if decision not in DECISIONS:
         raise Invalid(
-            "accept, refuse or postpone.",
-            code="unknown_decision",
-            errors={"decision": ["Unknown."]},
+            f"One of {', '.join(DECISIONS)}.", code="unknown_decision", errors={"decision": ["Unknown."]}
         )
-    if proposal.status not in (ProposalStatus.pending, ProposalStatus.postponed):
+    if proposal.status not in DECISIONS[decision][0]:
         raise Conflict(f"This proposal is already {proposal.status}.", code="already_decided")
     if decision == "refuse":
         if reason not in REFUSAL_REASONS:
@@ -199,13 +209,16 @@ def decide(
         if tags != set(tag_ids):
             raise Invalid("Unknown tag.", code="unknown_tag", errors={"tag_ids": ["Unknown tag."]})
         session.add_all(ProposalTag(proposal_id=proposal.id, tag_id=t) for t in sorted(tags))
-    proposal.status = {
-        "accept": ProposalStatus.accepted,
-        "refuse": ProposalStatus.refused,
-        "postpone": ProposalStatus.postponed,
-    }[decision].value
+    proposal.status = DECISIONS[decision][1].value
     proposal.decided_at, proposal.decided_by = now, by
     session.flush()
+    tenant_id, consultation_id, status = proposal.tenant_id, proposal.consultation_id, proposal.status
+    on_commit(
+        session,
+        lambda: proposal_changed.send(
+            consultation_id, tenant_id=tenant_id, proposal_id=proposal_id, status=status
+        ),
+    )
     return proposal
 
 

@@ -1,9 +1,11 @@
 """Votes and qualifications, and the counters that must always equal the votes table.
 
-The hot path of the platform: a vote is one locked read of the voter's previous vote, one
-insert-or-update of the vote, and one relative UPDATE of the proposal's counter rows (all, the
-voter's territory, the voter's age band). Relative increments under the vote row's lock mean
-concurrent votes never lose or double a count.
+The hot path of the platform. A first vote (the common case) is one statement: INSERT … ON
+CONFLICT DO NOTHING of the vote and, only if it inserted, one relative UPDATE of the proposal's
+counter rows (all, the voter's territory, the voter's age band) — on PostgreSQL both in one
+round trip (a data-modifying CTE). When the voter already voted, a locked read of the previous
+vote, its update and the counters' relative UPDATE follow. Relative increments under the vote
+row's lock (or its fresh insert) mean concurrent votes never lose or double a count.
 """
 
 from __future__ import annotations
@@ -11,16 +13,19 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import TextClause, delete, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Update
 
 from pnyx.identity.models import Participant
 from pnyx.identity.participants import age_band
-from pnyx.kernel.db import TenantSession
+from pnyx.kernel.db import TenantSession, on_commit
 from pnyx.kernel.errors import Conflict, Invalid, NotFound
 
 from .models import (
+    COUNTED_KEYS,
     QUALIFICATION_BITS,
     QUALIFICATIONS,
     Consultation,
@@ -31,6 +36,7 @@ from .models import (
     VoteKey,
     column_name,
 )
+from .signals import vote_changed
 
 
 @dataclass(frozen=True)
@@ -78,13 +84,21 @@ def _check_input(key: object, qualifications: object) -> tuple[str, int]:
 
 
 def _votable(
-    session: TenantSession, consultation: Consultation, proposal_id: int, now: datetime
+    session: TenantSession,
+    consultation: Consultation,
+    proposal_id: int,
+    now: datetime,
+    proposal: Proposal | None = None,
 ) -> None:
-    status = session.scalar(
-        select(Proposal.status).where(
-            Proposal.id == proposal_id, Proposal.consultation_id == consultation.id
+    if proposal is not None and proposal.id == proposal_id:
+        # Already read in this transaction by the caller: no second read of its status.
+        status = proposal.status if proposal.consultation_id == consultation.id else None
+    else:
+        status = session.scalar(
+            select(Proposal.status).where(
+                Proposal.id == proposal_id, Proposal.consultation_id == consultation.id
+            )
         )
-    )
     if status is None:
         raise NotFound("No such proposal.", code="proposal_not_found")
     if status != ProposalStatus.accepted:
@@ -106,9 +120,10 @@ def _contributions(
     return {segment: Counter(delta) for segment in ("all", f"territory:{territory}", f"age:{band}")}
 
 
-def _apply(
-    session: TenantSession, proposal_id: int, old: dict[str, Counter], new: dict[str, Counter]
-) -> None:
+def _counter_updates(
+    proposal_id: int, old: dict[str, Counter], new: dict[str, Counter]
+) -> list[Update]:
+    """One relative UPDATE per distinct delta (a new vote: one UPDATE of its three rows)."""
     by_delta: dict[tuple, list[str]] = {}
     for segment in old.keys() | new.keys():
         delta = Counter(new.get(segment, {}))
@@ -116,15 +131,29 @@ def _apply(
         items = tuple(sorted((c, n) for c, n in delta.items() if n))
         if items:
             by_delta.setdefault(items, []).append(segment)
-    for items, segments in by_delta.items():
-        session.execute(
-            update(ProposalCounter)
-            .where(
-                ProposalCounter.proposal_id == proposal_id, ProposalCounter.segment.in_(segments)
-            )
-            .values({c: getattr(ProposalCounter, c) + n for c, n in items})
-            .execution_options(synchronize_session=False)
-        )
+    return [
+        update(ProposalCounter)
+        .where(ProposalCounter.proposal_id == proposal_id, ProposalCounter.segment.in_(segments))
+        .values({c: getattr(ProposalCounter, c) + n for c, n in items})
+        .execution_options(synchronize_session=False)
+        for items, segments in sorted(by_delta.items(), key=lambda item: sorted(item[1]))
+    ]
+
+
+def _apply(
+    session: TenantSession, proposal_id: int, old: dict[str, Counter], new: dict[str, Counter]
+) -> None:
+    for statement in _counter_updates(proposal_id, old, new):
+        session.execute(statement)
+
+
+def _announce(session: TenantSession, consultation: Consultation, proposal_id: int) -> None:
+    on_commit(
+        session,
+        lambda: vote_changed.send(
+            consultation.id, tenant_id=consultation.tenant_id, proposal_id=proposal_id
+        ),
+    )
 
 
 def _locked_vote(session: TenantSession, proposal_id: int, participant_id: int) -> Vote | None:
@@ -149,6 +178,77 @@ def _insert_vote(session: TenantSession, values: dict) -> bool:
     return session.execute(statement).first() is not None
 
 
+def _insert_counted_vote(session: TenantSession, values: dict, new: dict[str, Counter]) -> bool:
+    """Insert a first vote and count it; False (nothing written) when the voter already voted.
+
+    On PostgreSQL one round trip (see :func:`_counted_insert_sql`); elsewhere the same two
+    statements one after the other.
+    """
+    proposal_id = values["proposal_id"]
+    if session.get_bind().dialect.name != "postgresql":
+        if not _insert_vote(session, values):
+            return False
+        _apply(session, proposal_id, {}, new)
+        return True
+    if values["created_at"].tzinfo is None or values["updated_at"].tzinfo is None:
+        raise ValueError("naive datetime: Pnyx stores aware UTC times only")
+    groups: dict[tuple, list[str]] = {}
+    for segment, delta in new.items():
+        groups.setdefault(tuple(sorted((c, n) for c, n in delta.items() if n)), []).append(segment)
+    ordered = sorted(groups.items(), key=lambda item: sorted(item[1]))
+    params = dict(values)
+    for i, (_items, segments) in enumerate(ordered):
+        params[f"segments_{i}"] = sorted(segments)
+    statement = _counted_insert_sql(tuple(items for items, _ in ordered))
+    return session.connection().execute(statement, params).first() is not None
+
+
+@lru_cache(maxsize=512)
+def _counted_insert_sql(deltas: tuple[tuple[tuple[str, int], ...], ...]) -> TextClause:
+    """``WITH new_vote AS (INSERT … ON CONFLICT DO NOTHING RETURNING id), counted_i AS (UPDATE
+    proposal_counters … WHERE … AND EXISTS (SELECT FROM new_vote)) SELECT id FROM new_vote``.
+
+    Plain SQL, built once per set of counter deltas: the hot path skips building and hashing a
+    statement per vote. Column names come from :data:`COUNTED_KEYS` only; every value is bound.
+    The tenant is explicit in the UPDATE (and row-level security checks it again).
+    """
+    allowed = {column_name(k, t) for k in COUNTED_KEYS for t in (False, True)}
+    columns = ", ".join(_VOTE_COLUMNS)
+    parts = [
+        f"WITH new_vote AS (INSERT INTO votes ({columns}) "
+        f"VALUES ({', '.join(':' + c for c in _VOTE_COLUMNS)}) "
+        "ON CONFLICT (proposal_id, participant_id) DO NOTHING RETURNING id)"
+    ]
+    for i, items in enumerate(deltas):
+        assignments = []
+        for column, n in items:
+            if column not in allowed:
+                raise ValueError(f"not a counter column: {column!r}")
+            assignments.append(f"{column} = {column} + {int(n)}")
+        parts.append(
+            f", counted_{i} AS (UPDATE proposal_counters SET {', '.join(assignments)} "
+            f"WHERE proposal_id = :proposal_id AND tenant_id = :tenant_id "
+            f"AND segment = ANY(:segments_{i}) AND EXISTS (SELECT 1 FROM new_vote))"
+        )
+    parts.append(" SELECT id FROM new_vote")
+    return text("".join(parts))
+
+
+_VOTE_COLUMNS = (
+    "tenant_id",
+    "consultation_id",
+    "proposal_id",
+    "participant_id",
+    "key",
+    "qualifications",
+    "trusted",
+    "territory",
+    "age_band",
+    "created_at",
+    "updated_at",
+)
+
+
 def cast(
     session: TenantSession,
     consultation: Consultation,
@@ -159,34 +259,43 @@ def cast(
     *,
     trusted: bool,
     now: datetime,
+    proposal: Proposal | None = None,
 ) -> VoteState:
-    """Vote or change one's vote (idempotent: the same vote twice changes nothing)."""
+    """Vote or change one's vote (idempotent: the same vote twice changes nothing).
+
+    ``proposal``: the proposal as the caller already read it in this transaction, if it did
+    (saves reading its status again).
+    """
     key, bits = _check_input(key, qualifications)
-    _votable(session, consultation, proposal_id, now)
+    _votable(session, consultation, proposal_id, now, proposal)
     territory, band = voter.territory or "unknown", age_band(voter.birth_year, now)
     new = _contributions(key, bits, trusted, territory, band)
-    vote = _locked_vote(session, proposal_id, voter.id)
-    if vote is None:
-        inserted = _insert_vote(
-            session,
-            {
-                "tenant_id": consultation.tenant_id,
-                "consultation_id": consultation.id,
-                "proposal_id": proposal_id,
-                "participant_id": voter.id,
-                "key": key,
-                "qualifications": bits,
-                "trusted": trusted,
-                "territory": territory,
-                "age_band": band,
-                "created_at": now,
-                "updated_at": now,
-            },
-        )
-        if inserted:
-            _apply(session, proposal_id, {}, new)
+    values = {
+        "tenant_id": consultation.tenant_id,
+        "consultation_id": consultation.id,
+        "proposal_id": proposal_id,
+        "participant_id": voter.id,
+        "key": key,
+        "qualifications": bits,
+        "trusted": trusted,
+        "territory": territory,
+        "age_band": band,
+        "created_at": now,
+        "updated_at": now,
+    }
+    vote = None
+    for _attempt in range(3):
+        # Insert first: a first vote is then one statement, and an existing vote is left as is
+        # (ON CONFLICT DO NOTHING waits for a concurrent insert of the same vote to finish).
+        if _insert_counted_vote(session, values, new):
+            _announce(session, consultation, proposal_id)
             return VoteState(proposal_id, key, qualification_names(bits), trusted, True)
         vote = _locked_vote(session, proposal_id, voter.id)
+        if vote is not None:
+            break
+        # Withdrawn by a concurrent request between the two statements: insert again.
+    if vote is None:
+        raise Conflict("Your vote changed meanwhile: try again.", code="vote_conflict")
     if (vote.key, vote.qualifications, vote.trusted) == (key, bits, trusted):
         return VoteState(proposal_id, key, qualification_names(bits), trusted, False)
     old = _contributions(vote.key, vote.qualifications, vote.trusted, vote.territory, vote.age_band)
@@ -194,6 +303,7 @@ def cast(
     vote.territory, vote.age_band, vote.updated_at = territory, band, now
     session.flush()
     _apply(session, proposal_id, old, new)
+    _announce(session, consultation, proposal_id)
     return VoteState(proposal_id, key, qualification_names(bits), trusted, True)
 
 
@@ -216,6 +326,7 @@ def remove(
     )
     session.expunge(vote)
     _apply(session, proposal_id, old, {})
+    _announce(session, consultation, proposal_id)
     return VoteState(proposal_id, None, (), False, True)
 
 

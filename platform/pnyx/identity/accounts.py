@@ -55,4 +55,3 @@ def signup(
     participant.territory = territory_of(participant.postal_code)
     session.flush()
     return account, participant
-

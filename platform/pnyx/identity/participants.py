@@ -46,7 +46,9 @@ def validate_profile(
         except ValueError:
             year = None
         if year is None or not now.year - MAX_AGE <= year <= now.year - MIN_AGE:
-            errors["birth_year"] = [f"A year between {now.year - MAX_AGE} and {now.year - MIN_AGE}."]
+            errors["birth_year"] = [
+                f"A year between {now.year - MAX_AGE} and {now.year - MIN_AGE}."
+            ]
         else:
             clean["birth_year"] = year
     if postal_code in (None, ""):

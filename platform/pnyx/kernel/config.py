@@ -66,6 +66,7 @@ class Config:
     default_locale: str
     default_timezone: str
     host_cache_ttl: float
+    store_prefix: str = "pnyx:"
     testing: bool = False
     extra: dict = field(default_factory=dict)
 
@@ -121,6 +122,7 @@ class Config:
             default_locale=env.get("DEFAULT_LOCALE") or "fr",
             default_timezone=env.get("DEFAULT_TIMEZONE") or "Europe/Paris",
             host_cache_ttl=float(env.get("HOST_CACHE_TTL") or 30),
+            store_prefix=env.get("REDIS_PREFIX") or "pnyx:",
             testing=_flag(env.get("PNYX_TESTING")),
         )
 

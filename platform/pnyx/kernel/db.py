@@ -168,12 +168,75 @@ def _set_rls_settings(session: TenantSession, transaction, connection) -> None:
         return
     visible = session.visible_tenants
     single = str(visible[0]) if len(visible) == 1 else ""
+    listed = ",".join(str(int(t)) for t in visible)
+    if _begin_with_settings(connection, single, listed):
+        return
     connection.exec_driver_sql(
         "SELECT set_config('app.tenant_id', %s, true), set_config('app.tenant_ids', %s, true)",
-        (single, ",".join(str(t) for t in visible)),
+        (single, listed),
     )
 
 
+def _begin_with_settings(connection, single: str, listed: str) -> bool:
+    """psycopg 3: BEGIN and the two settings in one round trip instead of two; False if not.
+
+    psycopg starts a transaction with its own round trip (``BEGIN``) before the first statement,
+    unless the server already reports one open. So when nothing is open yet, send ``BEGIN;
+    SELECT set_config(…)`` as one simple query: psycopg then sees the transaction and sends no
+    BEGIN of its own, and COMMIT/ROLLBACK work as usual. The values are integers formatted here
+    (``visible_tenants`` holds ints), so inlining them is safe. Anything unusual (another driver,
+    autocommit, a connection-level transaction mode, an open transaction) takes the plain path.
+    """
+    raw = connection.connection.dbapi_connection
+    pgconn = getattr(raw, "pgconn", None)
+    if (
+        pgconn is None
+        or getattr(raw, "autocommit", True)
+        or getattr(raw, "read_only", None) is not None
+        or getattr(raw, "deferrable", None) is not None
+        or getattr(raw, "_pipeline", None) is not None
+    ):
+        return False
+    from psycopg import errors, generators, pq
+
+    if pgconn.transaction_status != pq.TransactionStatus.IDLE:
+        return False
+    begin = "BEGIN"
+    if raw.isolation_level is not None:
+        begin += " ISOLATION LEVEL " + raw.isolation_level.name.replace("_", " ")
+    if not all(v.isdigit() for v in (single, *listed.split(",")) if v):
+        return False
+    pgconn.send_query(
+        f"{begin}; SELECT set_config('app.tenant_id', '{single}', true), "
+        f"set_config('app.tenant_ids', '{listed}', true)".encode()
+    )
+    for result in raw.wait(generators.execute(pgconn)):
+        if result.status not in (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK):
+            raise errors.error_from_result(result, encoding=raw.info.encoding)
+    return True
+
+
+def on_commit(session: Session, callback) -> None:
+    """Run ``callback()`` once the session's transaction has committed (dropped on rollback).
+
+    How a service tells other rooms what happened (signals, cache refreshes) without them ever
+    seeing work that is later rolled back.
+    """
+    session.info.setdefault("on_commit", []).append(callback)
+
+
+def _run_on_commit(session: Session) -> None:
+    callbacks = session.info.pop("on_commit", [])
+    for callback in callbacks:
+        callback()
+
+
+def _drop_on_commit(session: Session, *args) -> None:
+    session.info.pop("on_commit", None)
+
+
+event.listen(TenantSession, "after_commit", _run_on_commit)
+event.listen(TenantSession, "after_soft_rollback", _drop_on_commit)
 event.listen(TenantSession, "do_orm_execute", _scope_to_tenants)
 event.listen(TenantSession, "before_flush", _stamp_tenant)
 event.listen(TenantSession, "after_begin", _set_rls_settings)

@@ -7,12 +7,14 @@ from functools import cached_property
 from .config import Config
 from .db import Database
 from .jobs import Jobs
+from .mail import Mailer, make_mailer
 from .signing import Signer
 from .storage import Storage, make_storage
+from .store import Store, make_store
 
 
 class Kernel:
-    """Database, jobs, storage and signing for one process (web or worker)."""
+    """Database, jobs, storage, mail and signing for one process (web or worker)."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -23,6 +25,15 @@ class Kernel:
     @cached_property
     def storage(self) -> Storage:
         return make_storage(self.config)
+
+    @cached_property
+    def store(self) -> Store:
+        """Shared state (pools, nonces, limits, locks): Redis, or this process's memory."""
+        return make_store(self.config.redis_url, self.config.store_prefix)
+
+    @cached_property
+    def mailer(self) -> Mailer:
+        return make_mailer(self.config)
 
     def close(self) -> None:
         self.db.dispose()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import (
     Blueprint,
     abort,
@@ -16,12 +18,14 @@ from flask import (
     session as cookie_session,
 )
 
+from pnyx.consultations import service as consultations
 from pnyx.identity.service import authenticate
 from pnyx.kernel.config import REPO_ROOT
 from pnyx.kernel.errors import Unauthorized
 from tenants import service as tenants_service
 
 from .context import current_principal, current_tenant, db, is_operator_host, log_in
+from .forms import safe_next
 
 blp = Blueprint("pages", __name__)
 
@@ -38,12 +42,26 @@ def home():
         if principal and principal.role == "operator":
             tenants, _ = tenants_service.list_tenants(db(), limit=200)
         return render_template("operator_home.html", principal=principal, tenants=tenants)
-    return render_template("home.html", tenant=current_tenant(), principal=current_principal())
+    tenant = current_tenant()
+    principal = current_principal()
+    visible = consultations.list_consultations(db(), principal) if tenant else []
+    moment = datetime.now(UTC)
+    opened = [c for c in visible if c.status_at(moment) == "open"]
+    if len(visible) == 1 and len(opened) == 1:
+        # One open consultation: the tenant's home is that consultation.
+        return redirect(url_for("consultation.consultation_home", slug=opened[0].slug))
+    return render_template(
+        "home.html",
+        tenant=tenant,
+        principal=principal,
+        consultations=[(c, c.status_at(moment)) for c in visible],
+    )
 
 
 @blp.route("/login", methods=["GET", "POST"])
 def login():
-    form = {"email": request.form.get("email", "")}
+    form = {"email": request.form.get("email", "")[:254]}
+    next_path = safe_next(request.values.get("next"), url_for("pages.home"))
     error = None
     if request.method == "POST":
         try:
@@ -57,10 +75,13 @@ def login():
             error = exc.detail
         else:
             db().commit()
+            drafts = cookie_session.get("drafts")
             log_in(principal)
-            return redirect(url_for("pages.home"))
+            if isinstance(drafts, dict):
+                cookie_session["drafts"] = drafts  # a proposal typed before logging in
+            return redirect(next_path)
     status = 401 if error else 200
-    return render_template("login.html", form=form, error=error), status
+    return render_template("login.html", form=form, error=error, next_path=next_path), status
 
 
 @blp.route("/logout", methods=["POST"])

@@ -1,0 +1,375 @@
+"""Citizen pages of a consultation: its home, the cards, proposing, exploring, one proposal."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask import session as cookie_session
+from flask_babel import gettext as _
+
+from pnyx.consultations import cards, proposals, search, votes
+from pnyx.consultations import service as consultations
+from pnyx.consultations.models import QUALIFICATIONS, Consultation, Proposal, ProposalStatus
+from pnyx.kernel.errors import Invalid, NotFound, Problem
+from pnyx.rotation import service as rotation
+
+from .context import current_participant, current_principal, db, kernel, require_tenant
+from .forms import field_errors, is_htmx, now, say
+
+blp = Blueprint("consultation", __name__)
+
+DRAFT_LIMIT = 500  # characters of a draft kept in the cookie while the author signs up
+
+
+def load_consultation(slug: str) -> Consultation:
+    """The consultation of this host with this slug, if the caller may see it (else 404)."""
+    require_tenant()
+    consultation = consultations.by_slug(db(), slug)
+    if not consultations.can_see(consultation, current_principal()):
+        raise NotFound("No such consultation.", code="consultation_not_found")
+    return consultation
+
+
+def _vote_counts(proposal_ids: list[int]) -> dict[int, dict[str, int]]:
+    rows = votes.counters(db(), proposal_ids)
+    return {pid: row.counts(trusted=False) for pid, row in rows.items()}
+
+
+# -- the consultation's home ---------------------------------------------------------------
+
+
+@blp.route("/c/<slug>")
+def consultation_home(slug: str):
+    consultation = load_consultation(slug)
+    progress = consultations.progress(db(), consultation)
+    goals = [
+        ("participants", _("Participants"), progress.participants, consultation.goal_participants),
+        ("proposals", _("Proposals"), progress.proposals, consultation.goal_proposals),
+        ("votes", _("Votes"), progress.votes, consultation.goal_votes),
+    ]
+    return render_template(
+        "consultation/home.html",
+        consultation=consultation,
+        status=consultation.status_at(now()),
+        goals=goals,
+        tags=consultations.tags_of(db(), consultation.id),
+    )
+
+
+# -- the cards ("participer") --------------------------------------------------------------
+# The sequence comes from the rotation service; the page shows one card at a time and keeps
+# the sequence (proposal ids and their card keys) in the host-only session cookie.
+
+
+def _deck(consultation: Consultation, voter) -> tuple[Proposal | None, int, int, str | None]:
+    """(next proposal to vote on, its number, the number of cards, its card key)."""
+    if voter is None:
+        return None, 0, 0, None
+    voted = rotation.voted_ids(db(), consultation.id, voter)
+    state = cookie_session.get("sequence")
+    if isinstance(state, dict) and state.get("c") == consultation.id and state.get("v") == voter.id:
+        deck = [(int(pid), str(key)) for pid, key in state.get("cards", [])]
+        for index, (pid, key) in enumerate(deck):
+            if pid in voted:
+                continue
+            proposal = db().get(Proposal, pid)
+            if proposal is not None and proposal.status == ProposalStatus.accepted:
+                return proposal, index + 1, len(deck), key
+    served = rotation.sequence(
+        db(), kernel().store, kernel().signer, consultation, voter, now=now()
+    )
+    if not served:
+        cookie_session.pop("sequence", None)
+        return None, 0, 0, None
+    cookie_session["sequence"] = {
+        "c": consultation.id,
+        "v": voter.id,
+        "cards": [[card.proposal.id, card.card_key] for card in served],
+    }
+    return served[0].proposal, 1, len(served), served[0].card_key
+
+
+def _card(
+    consultation: Consultation,
+    proposal: Proposal | None,
+    voter,
+    *,
+    place: str,
+    state: str | None = None,
+    key: str | None = None,
+    card_key: str | None = None,
+    errors: dict | None = None,
+    message: str | None = None,
+    position: tuple[int, int] | None = None,
+) -> dict:
+    """Everything the card partial shows."""
+    vote = None
+    if proposal is not None and voter is not None:
+        vote = votes.votes_of(db(), voter, [proposal.id]).get(proposal.id)
+    if proposal is not None and card_key is None and voter is not None:
+        card_key = cards.issue(
+            kernel().signer,
+            tenant_id=consultation.tenant_id,
+            proposal_id=proposal.id,
+            participant_id=voter.id,
+            place=place,
+        )
+    if state is None:
+        state = "voted" if vote is not None and place == "proposal" else "vote"
+    key = key or (vote.key if vote else None)
+    return {
+        "consultation": consultation,
+        "proposal": proposal,
+        "place": place,
+        "state": state,
+        "key": key if key in QUALIFICATIONS else None,
+        "vote": vote,
+        "card_key": card_key or "",
+        "errors": errors or {},
+        "message": message,
+        "position": position,
+        "qualifications": QUALIFICATIONS,
+        "open": consultation.status_at(now()) == "open",
+        "counts": _vote_counts([proposal.id]).get(proposal.id) if proposal else None,
+        "tags": proposals.tags_by_proposal(db(), [proposal.id]).get(proposal.id, [])
+        if proposal
+        else [],
+    }
+
+
+@blp.route("/c/<slug>/participer")
+def participate(slug: str):
+    consultation = load_consultation(slug)
+    status = consultation.status_at(now())
+    voter = current_participant(create=status == "open")
+    db().commit()
+    proposal, number, total, card_key = _deck(consultation, voter)
+    card = _card(
+        consultation,
+        proposal,
+        voter,
+        place="participer",
+        position=(number, total),
+        card_key=card_key,
+    )
+    return render_template(
+        "consultation/participate.html", consultation=consultation, status=status, card=card
+    )
+
+
+@blp.route("/c/<slug>/p/<int:proposal_id>/vote", methods=["POST"])
+def vote(slug: str, proposal_id: int):
+    consultation = load_consultation(slug)
+    place = "participer" if request.form.get("place") == "participer" else "proposal"
+    stage = "qualify" if request.form.get("stage") == "qualify" else "vote"
+    key = request.form.get("key", "")
+    qualifications = request.form.getlist("qualifications") if stage == "qualify" else []
+    card_key = request.form.get("card_key", "")[:600]
+    voter = current_participant(create=True)
+    db().commit()  # the anonymous voter exists from now on, whatever happens to the vote
+    proposal = proposals.get(db(), proposal_id, consultation.id)
+    if not proposals.visible(proposal, voter):
+        raise NotFound("No such proposal.", code="proposal_not_found")
+    previous = votes.votes_of(db(), voter, [proposal.id]).get(proposal.id)
+    check = rotation.check_card(
+        kernel().store,
+        kernel().signer,
+        card_key,
+        tenant_id=consultation.tenant_id,
+        proposal_id=proposal.id,
+        voter_id=voter.id,
+        already_trusted=bool(previous and previous.trusted),
+    )
+    try:
+        votes.cast(
+            db(),
+            consultation,
+            proposal.id,
+            voter,
+            key,
+            qualifications,
+            trusted=check.trusted,
+            now=now(),
+        )
+    except Problem as exc:
+        db().rollback()
+        errors = field_errors(exc)
+        state = "qualify" if "qualifications" in errors and key in QUALIFICATIONS else "vote"
+        card = _card(
+            consultation,
+            proposal,
+            voter,
+            place=place,
+            state=state,
+            key=key,
+            card_key=card_key,
+            errors=errors,
+            message=say(exc.detail),
+        )
+        return _card_response(consultation, proposal, card, exc.status)
+    db().commit()
+    if stage == "vote":
+        card = _card(
+            consultation, proposal, voter, place=place, state="qualify", key=key, card_key=card_key
+        )
+        if place == "participer":
+            _, number, total, _key = _deck(consultation, voter)
+            card["position"] = (max(number - 1, 1), total)
+        return _card_response(consultation, proposal, card, 200)
+    # Qualified: on to the next card (or back to the proposal, now showing the vote).
+    if place == "participer":
+        if not is_htmx():
+            return redirect(url_for(".participate", slug=slug), 303)
+        following, number, total, following_key = _deck(consultation, voter)
+        card = _card(
+            consultation,
+            following,
+            voter,
+            place=place,
+            position=(number, total),
+            card_key=following_key,
+        )
+        return render_template("consultation/_card.html", card=card)
+    if not is_htmx():
+        return redirect(url_for(".proposal_page", slug=slug, proposal_id=proposal.id), 303)
+    card = _card(consultation, proposal, voter, place=place, state="voted")
+    return render_template("consultation/_card.html", card=card)
+
+
+def _card_response(consultation: Consultation, proposal: Proposal, card: dict, status: int):
+    if is_htmx():
+        return render_template("consultation/_card.html", card=card), status
+    if card["place"] == "participer":
+        page = render_template(
+            "consultation/participate.html",
+            consultation=consultation,
+            status=consultation.status_at(now()),
+            card=card,
+        )
+    else:
+        page = _proposal_page(consultation, proposal, card)
+    return page, status
+
+
+# -- one proposal ----------------------------------------------------------------------------
+
+
+@blp.route("/c/<slug>/p/<int:proposal_id>")
+def proposal_page(slug: str, proposal_id: int):
+    consultation = load_consultation(slug)
+    proposal = proposals.get(db(), proposal_id, consultation.id)
+    viewer = current_participant()
+    if not proposals.visible(proposal, viewer):
+        raise NotFound("No such proposal.", code="proposal_not_found")
+    card = _card(consultation, proposal, viewer, place="proposal")
+    return _proposal_page(consultation, proposal, card)
+
+
+def _proposal_page(consultation: Consultation, proposal: Proposal, card: dict) -> str:
+    return render_template(
+        "consultation/proposal.html",
+        consultation=consultation,
+        proposal=proposal,
+        card=card,
+        share_url=request.url_root.rstrip("/")
+        + url_for(".proposal_page", slug=consultation.slug, proposal_id=proposal.id),
+    )
+
+
+# -- proposing -------------------------------------------------------------------------------
+
+
+def _drafts() -> dict:
+    drafts = cookie_session.get("drafts")
+    return drafts if isinstance(drafts, dict) else {}
+
+
+@blp.route("/c/<slug>/proposer", methods=["GET", "POST"])
+def propose(slug: str):
+    consultation = load_consultation(slug)
+    principal = current_principal()
+    default = consultation.proposal_prefix + " "
+    text = _drafts().get(slug) or default
+    errors: dict[str, list[str]] = {}
+    message = None
+    status = 200
+    if request.method == "POST":
+        text = request.form.get("content", "")
+        if principal is None:
+            # Kept in the cookie so that it is still there after signing up or logging in.
+            cookie_session["drafts"] = {**_drafts(), slug: text[:DRAFT_LIMIT]}
+            message, status = _("Sign up or log in to send your proposal."), 401
+        else:
+            author = current_participant(create=True)
+            try:
+                proposal = proposals.submit(db(), consultation, author, text, now())
+            except Invalid as exc:
+                db().rollback()
+                errors, status = field_errors(exc), exc.status
+                message = say(exc.detail) if "content" not in errors else None
+            except Problem as exc:  # closed, rate-limited
+                db().rollback()
+                message, status = say(exc.detail), exc.status
+            else:
+                db().commit()
+                drafts = _drafts()
+                drafts.pop(slug, None)
+                cookie_session["drafts"] = drafts
+                return redirect(url_for(".propose", slug=slug, sent=proposal.id) + "#mine", 303)
+    mine = []
+    if principal is not None:
+        author = current_participant()
+        if author is not None:
+            mine = proposals.of_author(db(), consultation.id, author)
+    next_path = url_for(".propose", slug=slug)
+    return render_template(
+        "consultation/propose.html",
+        consultation=consultation,
+        status=consultation.status_at(now()),
+        text=text,
+        errors=errors,
+        message=message,
+        mine=mine,
+        sent=request.args.get("sent", type=int),
+        needs_login=principal is None,
+        next_path=next_path,
+        max_length=proposals.MAX_LENGTH,
+    ), status
+
+
+# -- exploring -------------------------------------------------------------------------------
+
+
+@blp.route("/c/<slug>/explorer")
+def explore(slug: str):
+    consultation = load_consultation(slug)
+    q = request.args.get("q", "")[:200]
+    tag = request.args.get("tag", "")[:60]
+    sort = request.args.get("sort", "recent")
+    errors: dict[str, list[str]] = {}
+    page_number = request.args.get("page", "1")
+    try:
+        page_number = int(page_number)
+    except ValueError:
+        page_number = 0
+    status = 200
+    try:
+        page = search.search(
+            db(), consultation.id, q=q, tag=tag or None, sort=sort, page=page_number, per_page=20
+        )
+    except Invalid as exc:
+        errors, status = field_errors(exc), exc.status
+        page = search.Page([], 0, 1, 20)
+    ids = [p.id for p in page.items]
+    tags = consultations.tags_of(db(), consultation.id)
+    return render_template(
+        "consultation/explore.html",
+        consultation=consultation,
+        q=q,
+        tag=tag,
+        sort=sort,
+        page=page,
+        errors=errors,
+        tags=tags,
+        tags_by_proposal=proposals.tags_by_proposal(db(), ids),
+        counts=_vote_counts(ids),
+    ), status

@@ -1,0 +1,452 @@
+"""Citizen and admin pages: each bad input shows its message beside the field and keeps what
+was typed; votes, proposals and moderation through the forms; two tenants stay apart."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import PASSWORD
+
+SLUG = "vivre-ici"
+
+
+def make_consultation(database, tenant_id, *, slug=SLUG, visibility="public", closed=False):
+    """A consultation with a theme, two accepted proposals, one pending and one refused."""
+    from pnyx.consultations import proposals
+    from pnyx.consultations import service as consultations
+    from pnyx.identity.models import Account
+    from pnyx.identity.participants import participant_of_account
+
+    now = datetime.now(UTC)
+    start = now - timedelta(days=10)
+    with database.scope(tenant_id=tenant_id) as s:
+        c = consultations.create_consultation(
+            s,
+            {
+                "slug": slug,
+                "question": "Comment améliorer la vie ici ?",
+                "starts_at": start,
+                "ends_at": now + timedelta(days=30),
+                "visibility": visibility,
+                "goal_participants": 1000,
+                "goal_proposals": 100,
+                "goal_votes": 10000,
+                "steps": [{"kind": "results", "title": "Résultats", "date": "2027-03-01"}],
+            },
+        )
+        tag = consultations.add_tag(s, c.id, "mobilite", "Mobilité")
+        account = s.scalar(select(Account).where(Account.email.like("citizen@%")))
+        author = participant_of_account(s, account)
+        # A second author: a sequence shows at most one proposal per author.
+        other = participant_of_account(
+            s, s.scalar(select(Account).where(Account.email.like("admin@%")))
+        )
+        ids = {}
+        texts = {
+            "a1": "Il faut plus de trains le soir",
+            "a2": "Il faut des pistes cyclables sûres",
+            "pending": "Il faut des bancs dans les parcs",
+            "refused": "Il faut voter pour mon parti",
+        }
+        for i, (name, text) in enumerate(texts.items()):
+            by_whom = other if name == "a2" else author
+            p = proposals.submit(s, c, by_whom, text, start + timedelta(hours=i))
+            ids[name] = p.id
+        by = "moderator@test"
+        proposals.decide(s, ids["a1"], "accept", by=by, now=now, tag_ids=[tag.id])
+        proposals.decide(s, ids["a2"], "accept", by=by, now=now)
+        proposals.decide(s, ids["refused"], "refuse", by=by, now=now, reason="partisan")
+        if closed:
+            c.ends_at = now - timedelta(days=1)
+        ids["consultation"], ids["tag"] = c.id, tag.id
+    return ids
+
+
+def csrf(client, path="/inscription") -> str:
+    page = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def page_login(client, email, password=PASSWORD):
+    response = client.post("/login", data={"email": email, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
+def field_error(page: str, field: str) -> str:
+    found = re.search(rf'<p class="field-error" id="{field}-error">(.*?)</p>', page, re.S)
+    assert found, f"no error beside {field}"
+    return found.group(1).strip()
+
+
+@pytest.fixture()
+def alpha(world, database):
+    return make_consultation(database, world.alpha_id)
+
+
+# -- proposing -------------------------------------------------------------------------------
+
+BAD_PROPOSALS = [
+    ("", "Écrivez votre proposition."),
+    ("Il faut abc", "Au moins 12 caractères."),  # 11 characters
+    ("Il faut " + "x" * 133, "Au plus 140 caractères."),  # 141 characters
+    ("Des trains le soir, vite", "Commencez par « Il faut … »."),
+    ("Il faut <b>des</b> trains", "Texte simple seulement : pas de HTML."),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), BAD_PROPOSALS)
+def test_bad_proposals_show_the_message_beside_the_field_and_keep_the_text(
+    world, alpha, text, message
+):
+    client = page_login(world.client("alpha"), "citizen@alpha.test")
+    token = csrf(client, f"/c/{SLUG}/proposer")
+    response = client.post(f"/c/{SLUG}/proposer", data={"csrf_token": token, "content": text})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert field_error(page, "content") == message
+    assert 'aria-describedby="content-hint content-counter content-error"' in page
+    kept = text.replace("<", "&lt;").replace(">", "&gt;")
+    assert f">{kept}</textarea>" in page
+
+
+def test_a_proposal_is_pending_for_its_author_then_accepted_by_the_admin(world, alpha):
+    citizen = page_login(world.client("alpha"), "citizen@alpha.test")
+    token = csrf(citizen, f"/c/{SLUG}/proposer")
+    text = "Il faut des navettes vers la gare le dimanche"
+    sent = citizen.post(f"/c/{SLUG}/proposer", data={"csrf_token": token, "content": text})
+    assert sent.status_code == 303
+    mine = citizen.get(sent.headers["Location"]).get_data(as_text=True)
+    assert text in mine and "en attente" in mine
+
+    admin = page_login(world.client("alpha"), "admin@alpha.test")
+    queue = admin.get(f"/admin/consultations/{alpha['consultation']}/moderation")
+    assert queue.status_code == 200 and text in queue.get_data(as_text=True)
+    proposal_id = int(
+        re.search(
+            rf'id="proposal-(\d+)">\s*<h2 class="proposal-text">{text}',
+            queue.get_data(as_text=True),
+        ).group(1)
+    )
+    action = f"/admin/consultations/{alpha['consultation']}/proposals/{proposal_id}/decision"
+    token = csrf(admin, f"/admin/consultations/{alpha['consultation']}/moderation")
+    # A refusal without a reason says so beside the reason, and nothing changes.
+    refused = admin.post(action, data={"csrf_token": token, "decision": "refuse"})
+    assert refused.status_code == 422
+    assert field_error(refused.get_data(as_text=True), f"p{proposal_id}-reason")
+    accepted = admin.post(
+        action,
+        data={"csrf_token": token, "decision": "accept", "tag_ids": [str(alpha["tag"])]},
+    )
+    assert accepted.status_code == 303
+    # Published, with its theme, and votable.
+    found = citizen.get(f"/c/{SLUG}/explorer?tag=mobilite").get_data(as_text=True)
+    assert text in found
+    assert "acceptée" in citizen.get(f"/c/{SLUG}/proposer").get_data(as_text=True)
+    # Deciding twice is a message, not a crash.
+    again = admin.post(action, data={"csrf_token": token, "decision": "accept"})
+    assert again.status_code == 409 and "déjà" in again.get_data(as_text=True)
+
+
+def test_refusal_with_a_reason_is_shown_to_the_author(world, alpha):
+    citizen = page_login(world.client("alpha"), "citizen@alpha.test")
+    admin = page_login(world.client("alpha"), "admin@alpha.test")
+    token = csrf(admin, "/admin/")
+    action = f"/admin/consultations/{alpha['consultation']}/proposals/{alpha['pending']}/decision"
+    response = admin.post(
+        action,
+        data={
+            "csrf_token": token,
+            "decision": "refuse",
+            "reason": "off_topic",
+            "note": "Hors sujet",
+        },
+    )
+    assert response.status_code == 303
+    mine = citizen.get(f"/c/{SLUG}/proposer").get_data(as_text=True)
+    assert "refusée" in mine and "Hors sujet" in mine
+
+
+def test_anonymous_proposal_asks_to_sign_up_and_keeps_the_text_through_sign_up(world, alpha):
+    client = world.client("alpha")
+    token = csrf(client, f"/c/{SLUG}/proposer")
+    text = "Il faut des trains jusqu'à minuit"
+    response = client.post(f"/c/{SLUG}/proposer", data={"csrf_token": token, "content": text})
+    assert response.status_code == 401
+    page = response.get_data(as_text=True)
+    assert "/inscription?next=" in page and f">{text.replace(chr(39), '&#39;')}</textarea>" in page
+    signed = client.post(
+        "/inscription",
+        data={
+            "csrf_token": token,
+            "next": f"/c/{SLUG}/proposer",
+            "email": "new@alpha.test",
+            "password": "long-enough-password",
+            "first_name": "Anne",
+            "birth_year": "1990",
+            "postal_code": "35000",
+        },
+    )
+    assert signed.status_code == 303 and signed.headers["Location"].endswith("/proposer")
+    form = client.get(f"/c/{SLUG}/proposer").get_data(as_text=True)
+    assert f">{text.replace(chr(39), '&#39;')}</textarea>" in form
+
+
+# -- voting ----------------------------------------------------------------------------------
+
+
+def vote(
+    client,
+    proposal_id,
+    key,
+    qualifications=(),
+    stage="vote",
+    place="participer",
+    headers=None,
+    **extra,
+):
+    token = csrf(client)
+    data = {"csrf_token": token, "key": key, "stage": stage, "place": place, **extra}
+    data["qualifications"] = list(qualifications)
+    return client.post(f"/c/{SLUG}/p/{proposal_id}/vote", data=data, headers=headers or {})
+
+
+def test_the_cards_vote_then_qualify_then_next_with_a_trusted_key(world, alpha, database):
+    from pnyx.consultations.models import Vote
+
+    client = world.client("alpha")
+    first = client.get(f"/c/{SLUG}/participer").get_data(as_text=True)
+    assert "Carte 1 sur 2" in first and "Il faut plus de trains le soir" in first
+    card_key = re.search(r'name="card_key" value="([^"]+)"', first).group(1)
+    voted = vote(client, alpha["a1"], "agree", card_key=card_key)
+    assert voted.status_code == 200
+    page = voted.get_data(as_text=True)
+    assert "Coup de cœur" in page and "Réaliste" in page and "Surtout pas" not in page
+    done = vote(
+        client, alpha["a1"], "agree", ["likeIt", "doable"], stage="qualify", card_key=card_key
+    )
+    assert done.status_code == 303
+    second = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "Carte 2 sur 2" in second and "Il faut des pistes cyclables sûres" in second
+    with database.session(tenant_id=world.alpha_id) as s:
+        row = s.scalar(select(Vote).where(Vote.proposal_id == alpha["a1"]))
+        assert row.key == "agree" and row.trusted is True and row.qualifications
+
+
+def test_htmx_vote_answers_the_card_alone(world, alpha):
+    client = world.client("alpha")
+    response = vote(client, alpha["a1"], "disagree", headers={"HX-Request": "true"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and body.lstrip().startswith('<div id="card"')
+    assert "Surtout pas" in body
+
+
+def test_unknown_vote_key_and_foreign_qualification_are_explained(world, alpha):
+    client = world.client("alpha")
+    bad_key = vote(client, alpha["a1"], "maybe")
+    assert bad_key.status_code == 422
+    assert field_error(bad_key.get_data(as_text=True), "key")
+    foreign = vote(client, alpha["a1"], "agree", ["noWay"], stage="qualify")
+    assert foreign.status_code == 422
+    page = foreign.get_data(as_text=True)
+    assert "Pas une qualification" in field_error(page, "qualifications")
+    assert 'aria-describedby="qualifications-error"' in page
+
+
+def test_voting_twice_is_idempotent(world, alpha, database):
+    from pnyx.consultations import votes
+
+    client = world.client("alpha")
+    for _ in range(2):
+        assert vote(client, alpha["a1"], "agree", ["likeIt"], stage="qualify").status_code == 303
+    with database.session(tenant_id=world.alpha_id) as s:
+        counts = votes.counters(s, [alpha["a1"]])[alpha["a1"]].counts(trusted=False)
+    assert counts["agree"] == 1 and counts["likeIt"] == 1
+    page = client.get(f"/c/{SLUG}/p/{alpha['a1']}").get_data(as_text=True)
+    assert "Votre vote" in page
+
+
+def test_votes_on_pending_refused_and_closed_items_show_the_message(world, alpha, database):
+    author = page_login(world.client("alpha"), "citizen@alpha.test")
+    pending = vote(author, alpha["pending"], "agree", place="proposal")
+    assert pending.status_code == 409 and "en attente" in pending.get_data(as_text=True)
+    refused = vote(author, alpha["refused"], "agree", place="proposal")
+    assert refused.status_code == 409 and "refusée" in refused.get_data(as_text=True)
+    # Others do not see them at all.
+    stranger = world.client("alpha")
+    assert stranger.get(f"/c/{SLUG}/p/{alpha['pending']}").status_code == 404
+    assert vote(stranger, alpha["pending"], "agree").status_code == 404
+    closed = make_consultation(database, world.alpha_id, slug="fermee", closed=True)
+    token = csrf(stranger)
+    response = stranger.post(
+        f"/c/fermee/p/{closed['a1']}/vote",
+        data={"csrf_token": token, "key": "agree", "stage": "vote"},
+    )
+    assert response.status_code == 409
+    assert "pas ouverte aux votes" in response.get_data(as_text=True)
+
+
+def test_another_tenants_consultation_and_proposal_are_404(world, alpha, database):
+    beta = make_consultation(database, world.beta_id, slug="chez-beta")
+    alpha_client = world.client("alpha")
+    assert alpha_client.get("/c/chez-beta").status_code == 404
+    assert alpha_client.get(f"/c/{SLUG}/p/{beta['a1']}").status_code == 404
+    assert vote(alpha_client, beta["a1"], "agree").status_code == 404
+    assert world.client("beta").get(f"/c/{SLUG}").status_code == 404
+    admin = page_login(world.client("alpha"), "admin@alpha.test")
+    assert admin.get(f"/admin/consultations/{beta['consultation']}").status_code == 404
+    token = csrf(admin, "/admin/")
+    decision = admin.post(
+        f"/admin/consultations/{alpha['consultation']}/proposals/{beta['pending']}/decision",
+        data={"csrf_token": token, "decision": "accept"},
+    )
+    assert decision.status_code == 404
+
+
+def test_restricted_consultations_are_invisible_to_anonymous_visitors(world, database):
+    make_consultation(database, world.beta_id, slug="interne", visibility="restricted")
+    anonymous = world.client("beta")
+    assert anonymous.get("/c/interne").status_code == 404
+    assert anonymous.get("/c/interne/participer").status_code == 404
+    assert "interne" not in anonymous.get("/").get_data(as_text=True)
+    member = page_login(world.client("beta"), "citizen@beta.test")
+    assert member.get("/").status_code == 302  # the single open consultation
+    assert member.get("/c/interne").status_code == 200
+
+
+# -- account pages ---------------------------------------------------------------------------
+
+
+def test_sign_up_with_a_malformed_postal_code_keeps_what_was_typed(world):
+    client = world.client("alpha")
+    token = csrf(client)
+    response = client.post(
+        "/inscription",
+        data={
+            "csrf_token": token,
+            "email": "anne@alpha.test",
+            "password": "secret-password-1",
+            "first_name": "Anne",
+            "birth_year": "1990",
+            "postal_code": "350",
+        },
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert field_error(page, "postal_code") == "Un code postal français a 5 chiffres."
+    assert 'aria-describedby="postal_code-hint postal_code-error"' in page
+    assert 'value="anne@alpha.test"' in page and 'value="350"' in page and 'value="Anne"' in page
+    assert "secret-password-1" not in page
+
+
+def test_profile_shows_the_territory_type(world):
+    client = page_login(world.client("alpha"), "citizen@alpha.test")
+    token = csrf(client, "/profil")
+    bad = client.post("/profil", data={"csrf_token": token, "postal_code": "abcde"})
+    assert bad.status_code == 422 and 'value="abcde"' in bad.get_data(as_text=True)
+    ok = client.post(
+        "/profil", data={"csrf_token": token, "birth_year": "1980", "postal_code": "75011"}
+    )
+    assert ok.status_code == 200
+    assert "Grande ville" in ok.get_data(as_text=True)
+
+
+def test_forms_without_the_csrf_token_are_refused(world, alpha):
+    client = world.client("alpha")
+    response = client.post("/inscription", data={"email": "x@alpha.test"})
+    assert response.status_code == 400 and "csrf_failed" in response.get_data(as_text=True)
+
+
+# -- admin -----------------------------------------------------------------------------------
+
+
+def test_admin_is_for_tenant_admins_of_tenant_hosts(world):
+    assert world.client("alpha").get("/admin/").status_code == 302
+    citizen = page_login(world.client("alpha"), "citizen@alpha.test")
+    assert citizen.get("/admin/").status_code == 403
+    assert world.client().get("/admin/").status_code == 404
+
+
+def test_admin_creates_and_edits_a_consultation_with_messages_beside_fields(world):
+    admin = page_login(world.client("alpha"), "admin@alpha.test")
+    token = csrf(admin, "/admin/consultations/new")
+    form = {
+        "csrf_token": token,
+        "question": "Comment mieux vivre ensemble ?",
+        "slug": "Pas Un Slug!",
+        "proposal_prefix": "Il faut",
+        "starts_at": "2026-01-01T09:00",
+        "ends_at": "pas une date",
+        "visibility": "public",
+        "goal_votes": "beaucoup",
+        "step_results_date": "2027-02-01",
+        "step_results_title": "Résultats",
+    }
+    bad = admin.post("/admin/consultations/new", data=form)
+    assert bad.status_code == 422
+    page = bad.get_data(as_text=True)
+    for field in ("slug", "ends_at", "goal_votes"):
+        assert field_error(page, field)
+    assert 'value="Pas Un Slug!"' in page and 'value="beaucoup"' in page
+    form.update(slug="mieux-vivre", ends_at="2030-01-01T18:00", goal_votes="5000")
+    created = admin.post("/admin/consultations/new", data=form)
+    assert created.status_code == 303
+    edit_url = created.headers["Location"]
+    page = admin.get(edit_url).get_data(as_text=True)
+    assert 'value="mieux-vivre"' in page and 'value="5000"' in page
+    consultation_id = int(re.search(r"/consultations/(\d+)", edit_url).group(1))
+    tag = admin.post(
+        f"/admin/consultations/{consultation_id}/tags",
+        data={"csrf_token": token, "tag_label": "Santé", "tag_slug": "sante"},
+    )
+    assert tag.status_code == 303
+    dup = admin.post(
+        f"/admin/consultations/{consultation_id}/tags",
+        data={"csrf_token": token, "tag_label": "Santé", "tag_slug": "sante"},
+    )
+    assert dup.status_code == 409 and field_error(dup.get_data(as_text=True), "tag_slug")
+    home = world.client("alpha").get("/c/mieux-vivre").get_data(as_text=True)
+    assert "Comment mieux vivre ensemble ?" in home and "Santé" in home
+
+
+def test_consultation_home_shows_progress_steps_and_tags(world, alpha):
+    page = world.client("alpha").get(f"/c/{SLUG}").get_data(as_text=True)
+    assert "Comment améliorer la vie ici ?" in page
+    assert "<progress" in page and 'aria-labelledby="goal-votes"' in page
+    assert "Résultats" in page and "Mobilité" in page and 'id="partners"' in page
+    assert world.client("alpha").get("/").headers["Location"].endswith(f"/c/{SLUG}")
+
+
+def test_explore_never_500s_on_bad_input(world, alpha):
+    client = world.client("alpha")
+    for query in ("?page=abc", "?sort=best", "?page=-3", "?q=%3Cscript%3E", "?tag=nope"):
+        response = client.get(f"/c/{SLUG}/explorer{query}")
+        assert response.status_code in (200, 422), query
+    assert "Il faut plus de trains" in client.get(f"/c/{SLUG}/explorer?q=trains").get_data(
+        as_text=True
+    )
+
+
+def test_my_data_reset_request_and_deleting_my_account(world, alpha):
+    client = page_login(world.client("alpha"), "citizen@alpha.test")
+    data = client.get("/profil/donnees")
+    assert data.status_code == 200 and "attachment" in data.headers["Content-Disposition"]
+    assert "citizen@alpha.test" in data.get_data(as_text=True)
+    token = csrf(client, "/profil/supprimer")
+    wrong = client.post("/profil/supprimer", data={"csrf_token": token, "password": "nope"})
+    assert wrong.status_code == 401 and field_error(wrong.get_data(as_text=True), "password")
+    gone = client.post("/profil/supprimer", data={"csrf_token": token, "password": PASSWORD})
+    assert gone.status_code == 303
+    assert client.get("/profil").status_code == 302  # logged out, the account is no more
+    anonymous = world.client("alpha")
+    token = csrf(anonymous, "/mot-de-passe-oublie")
+    asked = anonymous.post(
+        "/mot-de-passe-oublie", data={"csrf_token": token, "email": "nobody@alpha.test"}
+    )
+    assert asked.status_code == 200 and 'value="nobody@alpha.test"' in asked.get_data(as_text=True)
+    bad = anonymous.post("/reset/not-a-token", data={"csrf_token": token, "password": "x" * 12})
+    assert bad.status_code == 401 and "pas (ou plus) valide" in bad.get_data(as_text=True)

@@ -1,0 +1,182 @@
+"""Sequences through the real service and store (Redis when REDIS_URL is set)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from pnyx.consultations import cards
+from pnyx.rotation.service import POOLS
+from tests import factories
+from tests.integration.test_api_tenants import problem
+
+
+@pytest.fixture()
+def consultation(world, database):
+    POOLS.clear()
+    c = factories.consultation(database, world.alpha_id)
+    made = [
+        factories.proposal(
+            database,
+            world.alpha_id,
+            c.id,
+            f"Il faut une proposition numéro {i}",
+            author=f"a{i}@alpha.test",
+        )
+        for i in range(30)
+    ]
+    return c, made
+
+
+def sequence(client, consultation_id, **params):
+    response = client.get(f"/api/v1/consultations/{consultation_id}/sequence", query_string=params)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["cards"]
+
+
+def test_a_sequence_has_12_cards_one_per_author(world, consultation):
+    c, _ = consultation
+    cards_ = sequence(world.client("alpha"), c.id)
+    assert len(cards_) == 12
+    assert len({card["proposal"]["id"] for card in cards_}) == 12
+    assert [card["position"] for card in cards_] == list(range(1, 13))
+
+
+def test_concurrent_voters_never_get_what_they_voted_on(world, consultation):
+    c, _ = consultation
+    failures: list[str] = []
+
+    def voter() -> None:
+        client = world.client("alpha")
+        seen_votes: set[int] = set()
+        for _ in range(4):
+            for card in sequence(client, c.id, size=6):
+                pid = card["proposal"]["id"]
+                if pid in seen_votes:
+                    failures.append(f"served {pid} again after a vote")
+                response = client.put(
+                    f"/api/v1/proposals/{pid}/vote",
+                    json={"key": "agree", "card_key": card["card_key"]},
+                )
+                if response.status_code != 200 or not response.get_json()["counted_for_scores"]:
+                    failures.append(f"vote {response.status_code} {response.get_json()}")
+                seen_votes.add(pid)
+
+    threads = [threading.Thread(target=voter) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+
+
+def test_refused_after_pooling_is_never_served_and_accepted_enters_at_once(
+    world, consultation, database
+):
+    c, made = consultation
+    client = world.client("alpha")
+    sequence(client, c.id)  # the pool is built
+    admin = world.admin("alpha")
+    for p in made[:29]:
+        assert (
+            admin.post(
+                f"/api/v1/proposals/{p.id}/decision",
+                json={"decision": "refuse", "reason": "off_topic"},
+            ).status_code
+            == 200
+        )
+    served = {card["proposal"]["id"] for card in sequence(world.client("alpha"), c.id)}
+    assert served == {made[29].id}
+    fresh = factories.proposal(
+        database,
+        world.alpha_id,
+        c.id,
+        "Il faut une idée toute neuve",
+        author="new@alpha.test",
+        status="pending",
+    )
+    started = time.monotonic()
+    admin.post(f"/api/v1/proposals/{fresh.id}/decision", json={"decision": "accept"})
+    served = {card["proposal"]["id"] for card in sequence(world.client("alpha"), c.id)}
+    assert fresh.id in served and time.monotonic() - started < 5
+
+
+def test_bad_card_keys_count_raw_only(world, consultation, app):
+    c, made = consultation
+    voter = world.client("alpha")
+    deck = sequence(voter, c.id)
+    first, second = deck[0], deck[1]
+
+    def vote(client, card, key):
+        response = client.put(
+            f"/api/v1/proposals/{card['proposal']['id']}/vote",
+            json={"key": "agree", "card_key": key},
+        )
+        assert response.status_code == 200
+        return response.get_json()
+
+    assert vote(voter, first, first["card_key"][:-3] + "abc")["card_key_problem"] == "invalid"
+    assert vote(voter, second, first["card_key"])["card_key_problem"] == "mismatch"
+    other = world.client("alpha")
+    other_deck = sequence(other, c.id)
+    assert vote(voter, other_deck[0], other_deck[0]["card_key"])["card_key_problem"] == "mismatch"
+    # Expired: a key signed a day and more ago.
+    signer = app.extensions["pnyx"].signer
+    old = signer._serializer(cards.PURPOSE)
+    from unittest import mock
+
+    with mock.patch("itsdangerous.timed.time.time", return_value=time.time() - 2 * 86400):
+        expired = old.dumps([world.alpha_id, first["proposal"]["id"], 0, "seq:x"])
+    assert vote(voter, first, expired)["card_key_problem"] in {"expired", "mismatch"}
+    # Another tenant's key: valid signature, wrong tenant.
+    beta_c = factories.consultation(app.extensions["pnyx"].db, world.beta_id)
+    beta_client = world.client("beta")
+    factories.proposal(
+        app.extensions["pnyx"].db,
+        world.beta_id,
+        beta_c.id,
+        "Il faut une idée beta",
+        author="b@beta.test",
+    )
+    beta_card = sequence(beta_client, beta_c.id)[0]
+    assert vote(voter, first, beta_card["card_key"])["card_key_problem"] == "mismatch"
+    # Replayed: the vote made with a key is withdrawn, then made again with the same key.
+    third = deck[2]
+    assert vote(voter, third, third["card_key"])["counted_for_scores"] is True
+    assert (
+        vote(voter, third, third["card_key"])["counted_for_scores"] is True
+    )  # same vote, same card
+    voter.delete(f"/api/v1/proposals/{third['proposal']['id']}/vote")
+    assert vote(voter, third, third["card_key"])["card_key_problem"] == "replayed"
+
+
+def test_oversized_sequence_requests(world, consultation):
+    c, _ = consultation
+    client = world.client("alpha")
+    problem(client.get(f"/api/v1/consultations/{c.id}/sequence?size=500"), 422, "sequence_too_long")
+    problem(client.get(f"/api/v1/consultations/{c.id}/sequence?size=0"), 422, "sequence_too_long")
+    problem(client.get(f"/api/v1/consultations/{c.id}/sequence?size=abc"), 422, "validation_failed")
+
+
+def test_admin_chooses_the_strategy(world, consultation):
+    c, _ = consultation
+    admin = world.admin("alpha")
+    body = admin.patch(
+        f"/api/v1/consultations/{c.id}",
+        json={"rotation": {"strategy": "makeorg", "sequence_size": 8}},
+    )
+    assert body.status_code == 200, body.get_json()
+    assert body.get_json()["rotation"]["strategy"] == "makeorg"
+    assert len(sequence(world.client("alpha"), c.id)) == 8
+    problem(
+        admin.patch(f"/api/v1/consultations/{c.id}", json={"rotation": {"strategy": "best"}}),
+        422,
+        "invalid_rotation",
+    )
+    problem(
+        admin.patch(f"/api/v1/consultations/{c.id}", json={"rotation": {"sequence_size": 99}}),
+        422,
+        "invalid_rotation",
+    )

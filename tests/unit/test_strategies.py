@@ -1,0 +1,288 @@
+"""Rotation strategies (pnyx.rotation.strategies) and the simulator (pnyx.rotation.simulation)."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import pytest
+
+from pnyx.results import scores
+from pnyx.rotation import strategies
+from pnyx.rotation.simulation import SEGMENTS, make_population, simulate
+from pnyx.rotation.strategies import (
+    DEFAULT_STRATEGY,
+    STRATEGIES,
+    Candidate,
+    RotationSettings,
+    Tally,
+    apt_priority,
+    is_certain,
+    is_settled,
+)
+
+SETTINGS = RotationSettings(segments=SEGMENTS, segment_shares={"rural": 0.5, "medium": 0.3})
+ALL = sorted(STRATEGIES)
+
+
+def split(tally: Tally, shares: tuple[float, float, float] = (0.5, 0.3, 0.2)) -> dict[str, Tally]:
+    """A tally spread over the three segments in the given proportions."""
+    parts = {}
+    for segment, share in zip(SEGMENTS, shares, strict=True):
+        parts[segment] = Tally(*(round(k * share) for k in tally))
+    return parts
+
+
+def candidate(
+    proposal_id: int,
+    tally: Tally = strategies.EMPTY_TALLY,
+    *,
+    author_id: int | None = None,
+    tags: frozenset[str] = frozenset(),
+    segment_tallies: dict[str, Tally] | None = None,
+    total_votes: int | None = None,
+) -> Candidate:
+    return Candidate(
+        proposal_id=proposal_id,
+        author_id=proposal_id if author_id is None else author_id,
+        tags=tags,
+        created_order=proposal_id,
+        tally=tally,
+        segment_tallies=split(tally) if segment_tallies is None else segment_tallies,
+        total_votes=tally.votes if total_votes is None else total_votes,
+    )
+
+
+def mixed_pool(rng: random.Random, size: int = 300) -> list[Candidate]:
+    """Candidates of every kind: new, tested, near a threshold or clear, shared authors and tags."""
+    pool = []
+    for pid in range(1, size + 1):
+        n = rng.choice((0, 3, 9, 20, 40, 80, 200))
+        agree = round(n * rng.choice((0.3, 0.5, 0.6, 0.8, 0.95)))
+        disagree = round((n - agree) * rng.random())
+        tally = Tally(agree, disagree, n - agree - disagree)
+        tags = frozenset(rng.sample("abcdefgh", rng.choice((1, 2))))
+        pool.append(candidate(pid, tally, author_id=rng.randrange(size // 3), tags=tags))
+    return pool
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_never_a_proposal_the_voter_voted_on(name: str):
+    rng = random.Random(1)
+    pool = mixed_pool(rng)
+    voted = set(range(1, 300, 2))
+    for segment in (None, *SEGMENTS):
+        chosen = STRATEGIES[name](pool, segment, voted, 12, SETTINGS, rng)
+        assert chosen
+        assert not set(chosen) & voted
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_one_proposal_per_author_and_no_repeat(name: str):
+    rng = random.Random(2)
+    pool = mixed_pool(rng, 120)  # 40 authors for 120 proposals
+    authors = {c.proposal_id: c.author_id for c in pool}
+    for _ in range(20):
+        chosen = STRATEGIES[name](pool, "rural", set(), 12, SETTINGS, rng)
+        assert len(chosen) == 12
+        assert len(set(chosen)) == len(chosen)
+        assert len({authors[pid] for pid in chosen}) == len(chosen)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_cap_and_settled_proposals_leave_rotation(name: str):
+    capped = [candidate(pid, Tally(30, 20, 10), total_votes=1500) for pid in range(1, 11)]
+    clear = Tally(900, 50, 50)
+    settled = [
+        candidate(pid, clear, segment_tallies={s: clear for s in SEGMENTS}) for pid in range(11, 21)
+    ]
+    assert all(is_settled(c, SETTINGS) for c in settled)
+    open_ = [candidate(pid, Tally(30, 20, 10)) for pid in range(21, 26)]
+    rng = random.Random(3)
+    chosen = STRATEGIES[name](capped + settled + open_, None, set(), 12, SETTINGS, rng)
+    assert sorted(chosen) == [21, 22, 23, 24, 25]
+
+
+def test_a_proposal_certain_overall_but_not_in_a_segment_stays_in_rotation():
+    clear = Tally(900, 50, 50)
+    unsure = {**{s: clear for s in SEGMENTS}, "urban": Tally(6, 3, 1)}
+    assert not is_settled(candidate(1, clear, segment_tallies=unsure), SETTINGS)
+    assert is_settled(candidate(1, clear, segment_tallies=unsure), RotationSettings())
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_reproducible_with_a_seed(name: str):
+    pool = mixed_pool(random.Random(4))
+    first = [STRATEGIES[name](pool, "urban", {5, 6}, 12, SETTINGS, random.Random(9))]
+    again = [STRATEGIES[name](pool, "urban", {5, 6}, 12, SETTINGS, random.Random(9))]
+    assert first == again
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_tags_do_not_repeat_while_alternatives_exist(name: str):
+    # 12 distinct tags among 40 proposals, each tag on several proposals.
+    pool = [
+        candidate(pid, Tally(6 * (pid % 3), 3, 3), tags=frozenset({f"t{pid % 12}"}))
+        for pid in range(1, 41)
+    ]
+    chosen = STRATEGIES[name](pool, None, set(), 12, SETTINGS, random.Random(5))
+    tags = Counter(next(iter(c.tags)) for c in pool if c.proposal_id in chosen)
+    assert len(chosen) == 12
+    assert max(tags.values()) == 1
+    # With a single tag for all, the sequence is still full.
+    same = [candidate(pid, Tally(8, 3, 3), tags=frozenset({"x"})) for pid in range(1, 41)]
+    assert len(STRATEGIES[name](same, None, set(), 12, SETTINGS, random.Random(5))) == 12
+
+
+def test_apt_serves_the_floor_first_fewest_votes_first():
+    tested = [candidate(pid, Tally(12, 10, 3)) for pid in range(1, 101)]
+    new = [candidate(100 + k, Tally(k, 0, 0)) for k in range(10)]  # 0..9 votes
+    chosen = STRATEGIES["apt"](tested + new, "rural", set(), 12, SETTINGS, random.Random(6))
+    assert chosen[:10] == [100, 101, 102, 103, 104, 105, 106, 107, 108, 109]
+    assert all(pid <= 100 for pid in chosen[10:])
+
+
+def test_apt_prefers_proposals_near_a_threshold_uniform_does_not():
+    near = Tally(30, 12, 8)  # agree ≈ .6: consensus or controversy
+    clear = Tally(30, 2, 3)  # agree ≈ .85: certain overall, not yet in every segment
+    pool = [candidate(pid, near if pid % 2 else clear) for pid in range(1, 201)]
+    picks = {"apt": 0, "uniform": 0}
+    for name in picks:
+        rng = random.Random(7)
+        for _ in range(30):
+            chosen = STRATEGIES[name](pool, None, set(), 12, SETTINGS, rng)
+            picks[name] += sum(pid % 2 for pid in chosen)
+    assert picks["apt"] == 30 * 12
+    assert 0.35 < picks["uniform"] / (30 * 12) < 0.65
+
+
+def test_apt_follows_the_voters_segment():
+    overall = Tally(40, 5, 5)  # clear overall
+    # Odd ids: rural voters split on them; even ids: urban voters split on them.
+    rural_split = {"rural": Tally(12, 6, 2), "medium": Tally(12, 1, 1), "urban": Tally(16, 0, 0)}
+    urban_split = {"rural": Tally(25, 0, 0), "medium": Tally(10, 1, 1), "urban": Tally(5, 4, 4)}
+    pool = [
+        candidate(pid, overall, segment_tallies=rural_split if pid % 2 else urban_split)
+        for pid in range(1, 101)
+    ]
+    rural = STRATEGIES["apt"](pool, "rural", set(), 12, SETTINGS, random.Random(8))
+    urban = STRATEGIES["apt"](pool, "urban", set(), 12, SETTINGS, random.Random(8))
+    assert all(pid % 2 == 1 for pid in rural)
+    assert all(pid % 2 == 0 for pid in urban)
+    c = pool[0]
+    assert apt_priority(c, "rural", SETTINGS) < apt_priority(c, "urban", SETTINGS)
+    assert apt_priority(c, None, SETTINGS) == strategies.apt_index(c.tally, SETTINGS.apt_epsilon)
+
+
+def test_makeorg_mixes_new_controversial_and_top():
+    new = [candidate(pid, Tally(2, 1, 0)) for pid in range(1, 51)]
+    controversial = [candidate(pid, Tally(20, 20, 5)) for pid in range(51, 61)]
+    top = [candidate(pid, Tally(40, 4, 6)) for pid in range(61, 161)]
+    rng = random.Random(10)
+    counts = Counter()
+    for _ in range(50):
+        for pid in STRATEGIES["makeorg"](new + controversial + top, None, set(), 12, SETTINGS, rng):
+            counts["new" if pid <= 50 else ("controversial" if pid <= 60 else "top")] += 1
+    assert counts["new"] == 50 * 4  # 30 % of 12, rounded
+    assert counts["controversial"] >= 50  # the most controversial slot, and some tops
+    assert counts["top"] >= 50 * 6
+
+
+def test_makeorg_serves_new_proposals_oldest_first():
+    new = [candidate(pid, Tally(pid % 5, 0, 0)) for pid in range(1, 31)]
+    tested = [candidate(pid, Tally(30, 5, 5)) for pid in range(31, 81)]
+    chosen = STRATEGIES["makeorg"](new + tested, None, set(), 12, SETTINGS, random.Random(1))
+    assert sorted(pid for pid in chosen if pid <= 30) == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_nothing_to_serve(name: str):
+    assert STRATEGIES[name]([], None, set(), 12, SETTINGS, random.Random(0)) == []
+    pool = [candidate(1), candidate(2)]
+    assert STRATEGIES[name](pool, None, {1, 2}, 12, SETTINGS, random.Random(0)) == []
+    assert sorted(STRATEGIES[name](pool, "rural", set(), 12, SETTINGS, random.Random(0))) == [
+        1,
+        2,
+    ]
+
+
+def test_registry():
+    assert set(STRATEGIES) == {"apt", "makeorg", "uniform"}
+    assert DEFAULT_STRATEGY == "apt"
+
+
+def test_zones_and_certainty_agree_with_the_scores_module():
+    rng = random.Random(12)
+    for _ in range(3000):
+        n = rng.randint(0, 400)
+        agree = rng.randint(0, n)
+        disagree = rng.randint(0, n - agree)
+        tally = Tally(agree, disagree, n - agree - disagree)
+        counts = scores.VoteCounts(*tally)
+        assert strategies.point_zone(tally) == scores.point_zone(counts).value
+        assert is_certain(tally) == (scores.certain_zone(counts) is not None)
+        assert strategies.zone_gap(tally) == pytest.approx(scores.zone_margin(counts))
+
+
+# --------------------------------------------------------------------------- the simulator
+
+
+def test_population_has_every_zone_and_proposals_near_thresholds():
+    population = make_population(1000, seed=0)
+    zones = Counter(
+        scores.zone_of(*population.overall_rates(p)).value for p in population.proposals
+    )
+    assert set(zones) == {"consensus", "rejection", "limbo", "controversy"}
+    assert min(zones.values()) >= 50
+    near = sum(
+        scores.zone_margin(scores.VoteCounts(*(1000 * r for r in p.rates[s]))) < 0.05
+        for p in population.proposals
+        for s in SEGMENTS
+    )
+    assert 0.2 < near / 3000 < 0.4
+    assert make_population(50, seed=3) == make_population(50, seed=3)
+
+
+def test_simulation_spends_the_budget_reproducibly():
+    first = simulate("apt", n_proposals=120, budget_per_proposal=30, seed=1)
+    assert first.votes_spent == 120 * 30
+    assert first.votes_min >= 10
+    assert first.floor_before_ceiling
+    assert 0.0 <= first.zone_error <= 1.0
+    assert set(first.zone_error_by_segment) == set(SEGMENTS)
+    assert simulate("apt", n_proposals=120, budget_per_proposal=30, seed=1) == first
+
+
+def test_simulation_drives_any_router_and_reports_each_vote():
+    population = make_population(60, seed=2)
+    served: list[tuple[int, str | None, int]] = []
+    votes: list[tuple[int, str | None, int, str]] = []
+
+    def router(voter_id: int, segment: str | None, voted: frozenset[int], size: int) -> list[int]:
+        served.append((voter_id, segment, size))
+        return [p.proposal_id for p in population.proposals if p.proposal_id not in voted][:size]
+
+    report = simulate(
+        "custom",
+        budget_per_proposal=10,
+        seed=2,
+        population=population,
+        router=router,
+        record_vote=lambda *vote: votes.append(vote),
+    )
+    assert report.strategy == "custom"
+    assert report.votes_spent == len(votes) == 600
+    assert {v[3] for v in votes} == {"agree", "disagree", "neutral"}
+    assert all(size == 12 for _, _, size in served)
+    # Every voter's votes are on distinct proposals.
+    per_voter = Counter((v[0], v[2]) for v in votes)
+    assert max(per_voter.values()) == 1
+
+
+def test_apt_beats_uniform_in_a_small_simulation():
+    apt = simulate("apt", n_proposals=300, budget_per_proposal=60, seed=5)
+    uniform = simulate("uniform", n_proposals=300, budget_per_proposal=60, seed=5)
+    makeorg = simulate("makeorg", n_proposals=300, budget_per_proposal=60, seed=5)
+    assert apt.zone_error < uniform.zone_error < makeorg.zone_error
+    assert apt.floor_before_ceiling
+    assert apt.votes_min < uniform.votes_min  # apt leaves clear proposals near the floor
