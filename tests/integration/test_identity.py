@@ -1,0 +1,41 @@
+"""Identity edge cases."""
+
+from tests.integration.test_api_tenants import problem
+
+
+def test_a_deleted_accounts_token_never_logs_in_a_newer_account(world):
+    """Ids are never given again (AUTOINCREMENT on SQLite, sequences on PostgreSQL)."""
+    first = world.client("alpha")
+    signed = first.post(
+        "/api/v1/participants",
+        json={
+            "email": "gone@alpha.test",
+            "password": "a-long-password",
+            "first_name": "A",
+            "birth_year": 1980,
+            "postal_code": "35000",
+        },
+    ).get_json()
+    first.token = signed["token"]
+    assert (
+        first.delete("/api/v1/participants/me", json={"password": "a-long-password"}).status_code
+        == 204
+    )
+    second = (
+        world.client("alpha")
+        .post(
+            "/api/v1/participants",
+            json={
+                "email": "next@alpha.test",
+                "password": "a-long-password",
+                "first_name": "B",
+                "birth_year": 1980,
+                "postal_code": "35000",
+            },
+        )
+        .get_json()
+    )
+    assert second["participant"]["id"] != signed["participant"]["id"]
+    stale = world.client("alpha")
+    stale.token = signed["token"]
+    problem(stale.get("/api/v1/auth/me"), 401, "token_invalid")
