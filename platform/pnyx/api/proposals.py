@@ -8,7 +8,7 @@ from flask import g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 
 from pnyx.consultations import proposals, service, votes
 from pnyx.consultations.models import Consultation, Proposal, Vote
@@ -56,6 +56,22 @@ def _load_proposal():
     g.proposal = proposal
 
 
+# Built once (values are bound at execution): the vote path skips rebuilding them per request.
+_LOAD = (
+    select(Proposal, Consultation)
+    .join(Consultation, Consultation.id == Proposal.consultation_id)
+    .where(Proposal.id == bindparam("proposal_id"))
+)
+_LOAD_WITH_VOTER = (
+    _LOAD.add_columns(Participant, Vote.id, Vote.trusted)
+    .outerjoin(Participant, Participant.id == bindparam("voter_id"))
+    .outerjoin(
+        Vote,
+        and_(Vote.proposal_id == Proposal.id, Vote.participant_id == bindparam("voter_id")),
+    )
+)
+
+
 def _load(proposal_id: int) -> tuple[Proposal, Consultation]:
     """The proposal and its consultation in one query; with the anonymous voter of the session
     cookie and their vote on it, if any, in the same round trip (the hot path of voting).
@@ -63,19 +79,15 @@ def _load(proposal_id: int) -> tuple[Proposal, Consultation]:
     The voter lands in the request's session, where ``current_participant()`` finds it; their
     previous vote goes to ``g.voter_vote`` as ``(voter id, trusted or None)``.
     """
-    statement = (
-        select(Proposal, Consultation)
-        .join(Consultation, Consultation.id == Proposal.consultation_id)
-        .where(Proposal.id == proposal_id)
-    )
     voter_id = anonymous_voter_id()
-    if voter_id is not None:
-        statement = (
-            statement.add_columns(Participant, Vote.id, Vote.trusted)
-            .outerjoin(Participant, Participant.id == voter_id)
-            .outerjoin(Vote, and_(Vote.proposal_id == Proposal.id, Vote.participant_id == voter_id))
+    if voter_id is None:
+        row = db().execute(_LOAD, {"proposal_id": proposal_id}).first()
+    else:
+        row = (
+            db()
+            .execute(_LOAD_WITH_VOTER, {"proposal_id": proposal_id, "voter_id": voter_id})
+            .first()
         )
-    row = db().execute(statement).first()
     if row is None:
         raise NotFound("No such proposal.", code="proposal_not_found")
     if voter_id is not None and row[2] is not None:
