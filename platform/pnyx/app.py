@@ -58,16 +58,27 @@ def create_app(config: Config | None = None) -> Flask:
     from tenants import web as tenants_web
 
     from . import api
-    from .web import account_pages, admin_pages, consultation_pages, errors, forms, pages
+    from .web import (
+        account_pages,
+        admin_pages,
+        consultation_pages,
+        errors,
+        forms,
+        integrity_pages,
+        moderation_pages,
+        pages,
+    )
     from .web.theme import init_app as init_theme
 
     tenants_web.init_app(app)
     errors.init_app(app)
     api.init_app(app)
     app.register_blueprint(pages.blp)
-    for face in (consultation_pages, account_pages, admin_pages):
+    for face in (consultation_pages, account_pages, admin_pages, integrity_pages, moderation_pages):
         app.register_blueprint(face.blp)
-    forms.init_csrf(app, {"consultation", "account_pages", "admin"})
+    forms.init_csrf(
+        app, {"consultation", "account_pages", "admin", "integrity_pages", "moderation_desk"}
+    )
     forms.init_filters(app)
     init_theme(app)
     if not app.debug and not config.testing:

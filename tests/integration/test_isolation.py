@@ -22,12 +22,38 @@ def alpha_ids(world, database) -> dict[str, int]:
     proposal = factories.proposal(
         database, world.alpha_id, consultation.id, "Il faut des navettes", author="admin@alpha.test"
     )
+    with database.scope(tenant_id=world.alpha_id) as s:
+        group_id = lockstep_group(s, consultation.id, proposal.id)
     return {
         "tenant_id": world.alpha_id,
         "host_id": host_id,
         "consultation_id": consultation.id,
         "proposal_id": proposal.id,
+        "author_id": proposal.author_id,  # a participant of alpha (the moderation desk)
+        "group_id": group_id,  # a flagged lockstep group of alpha (vote integrity)
     }
+
+
+def lockstep_group(session, consultation_id: int, proposal_id: int) -> int:
+    """A flagged lockstep group of two anonymous voters, stored by the integrity service."""
+    from datetime import UTC, datetime
+
+    from pnyx.consultations.models import Consultation
+    from pnyx.identity.participants import new_participant
+    from pnyx.moderation import integrity
+    from pnyx.moderation.agreement import Agreement
+    from pnyx.moderation.lockstep import LockstepGroup
+
+    members = tuple(new_participant(session).id for _ in range(2))
+    group = LockstepGroup(members, ((proposal_id, "agree", 2),), 0.0, 60.0, 1, 9.0, 9, 8.0, 8.0)
+    integrity.store_groups(
+        session,
+        session.get(Consultation, consultation_id),
+        [(group, Agreement(1, 9, 9, 3.0, 2.0))],
+        now=datetime.now(UTC),
+        window_seconds=3 * 3600,
+    )
+    return session.scalar(select(integrity.LockstepGroupRecord.id))
 
 
 def api_routes(app):

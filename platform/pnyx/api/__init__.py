@@ -56,8 +56,11 @@ def init_app(app: Flask) -> PnyxApi:
     from .account import blp as account_blp
     from .auth import blp as auth_blp
     from .consultations import blp as consultations_blp
+    from .moderation import blp as moderation_blp
+    from .moderation import charter_blp
     from .participants import blp as participants_blp
     from .proposals import blp as proposals_blp
+    from .results import blp as results_blp
 
     for key, value in API_SETTINGS.items():
         app.config.setdefault(key, value)
@@ -73,6 +76,9 @@ def init_app(app: Flask) -> PnyxApi:
         consultations_blp,
         proposals_blp,
         participants_blp,
+        results_blp,
+        moderation_blp,
+        charter_blp,
     ):
         api.register_blueprint(blueprint)
 

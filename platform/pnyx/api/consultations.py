@@ -10,8 +10,10 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from pnyx.consultations import proposals, search, service
+from pnyx.moderation import integrity
 from pnyx.rotation import service as rotation
 from pnyx.web.context import (
+    anonymous_voter_id,
     current_participant,
     current_principal,
     db,
@@ -184,7 +186,14 @@ class Proposals(MethodView):
     @blp.response(201, ProposalSchema)
     def post(self, data, consultation_id):
         """Propose ("Il faut …"): 12–140 characters of plain text; created pending."""
-        require_principal("participant", "tenant_admin", "partner_admin")
+        principal = require_principal("participant", "tenant_admin", "partner_admin")
+        integrity.check(
+            kernel().store,
+            "proposal",
+            tenant_id=g.consultation.tenant_id,
+            ip=request.remote_addr,
+            account_id=principal.id,
+        )
         author = current_participant(create=True)
         proposal = proposals.submit(db(), g.consultation, author, data["content"], now())
         db().commit()
@@ -236,8 +245,20 @@ class Sequence(MethodView):
         Each card carries a signed key binding the proposal, this voter's session and the place
         it was served; a vote sent back with it counts for scores.
         """
+        # An anonymous voter is read with what they voted on here, in one query; the participant
+        # is then in the request's session for current_participant.
+        voter_id = anonymous_voter_id()
+        known = (
+            rotation.voter_with_votes(db(), g.consultation.id, voter_id)
+            if voter_id is not None
+            else None
+        )
         voter = current_participant(create=True)
-        db().commit()
+        voted = None
+        if known is not None and known[0] is voter:
+            voted = known[1]  # nothing was written: the read goes on in the same transaction
+        else:
+            db().commit()  # the voter may have just been created
         served = rotation.sequence(
             db(),
             kernel().store,
@@ -246,8 +267,18 @@ class Sequence(MethodView):
             voter,
             now=now(),
             size=args["size"],
+            voted=voted,
         )
-        payload = proposal_payload(db(), [card.proposal for card in served], voter)
+        # Counts and tags came with the cards; and a card is never one the voter voted on: no
+        # vote of theirs to read.
+        payload = proposal_payload(
+            db(),
+            [card.proposal for card in served],
+            voter,
+            counts={card.proposal.id: card.counts for card in served},
+            tags={card.proposal.id: list(card.tags) for card in served},
+            mine={},
+        )
         return {
             "cards": [
                 {"proposal": item, "position": card.position, "card_key": card.card_key}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
@@ -11,6 +12,7 @@ from marshmallow import Schema, fields, validate
 from pnyx.identity.accounts import signup
 from pnyx.identity.participants import age_band, update_profile
 from pnyx.identity.service import issue_token, principal_of
+from pnyx.moderation import integrity
 from pnyx.web.context import (
     current_participant,
     db,
@@ -81,6 +83,8 @@ class Participants(MethodView):
 
         Votes cast anonymously in this session so far become the new account's.
         """
+        tenant = require_tenant()
+        integrity.check(kernel().store, "signup", tenant_id=tenant.id, ip=request.remote_addr)
         session = db()
         account, participant = signup(
             session, **data, now=datetime.now(UTC), anonymous=current_participant()

@@ -15,6 +15,7 @@ from pnyx.consultations.models import Consultation, Proposal, Vote
 from pnyx.consultations.proposals import DECISIONS, REFUSAL_REASONS
 from pnyx.identity.models import Participant
 from pnyx.kernel.errors import NotFound
+from pnyx.moderation import integrity
 from pnyx.rotation import service as rotation
 from pnyx.web.context import (
     anonymous_voter_id,
@@ -163,6 +164,15 @@ class VoteOnProposal(MethodView):
         With the card key served with the proposal the vote counts for scores; without it, or
         with a wrong one, it counts raw only (``card_key_problem`` says why).
         """
+        principal = current_principal()
+        integrity.check(
+            kernel().store,
+            "vote",
+            tenant_id=g.consultation.tenant_id,
+            ip=request.remote_addr,
+            session_id=anonymous_voter_id(),
+            account_id=principal.id if principal else None,
+        )
         voter = current_participant(create=True)
         check = rotation.check_card(
             kernel().store,

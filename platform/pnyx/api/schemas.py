@@ -100,16 +100,26 @@ class ProposalPageSchema(Schema):
     per_page = fields.Integer()
 
 
-def proposal_payload(session, items, voter) -> list[dict]:
-    """Proposals with their raw counts (all segments), tags, and the voter's own vote."""
+def proposal_payload(session, items, voter, *, counts=None, mine=None, tags=None) -> list[dict]:
+    """Proposals with their raw counts (all segments), tags, and the voter's own vote.
+
+    ``counts`` (proposal id → raw counts), ``mine`` (proposal id → the voter's vote) and
+    ``tags`` (proposal id → its tags): when the caller already read them in this request, they
+    are not read again.
+    """
     ids = [p.id for p in items]
-    counters = votes.counters(session, ids)
-    mine = votes.votes_of(session, voter, ids) if voter is not None else {}
-    tags = proposals_service.tags_by_proposal(session, ids)
+    if counts is None:
+        counts = {
+            pid: counter.counts(trusted=False)
+            for pid, counter in votes.counters(session, ids).items()
+        }
+    if mine is None:
+        mine = votes.votes_of(session, voter, ids) if voter is not None else {}
+    if tags is None:
+        tags = proposals_service.tags_by_proposal(session, ids)
     payload = []
     for p in items:
-        counter = counters.get(p.id)
-        raw = counter.counts(trusted=False) if counter else {}
+        raw = counts.get(p.id) or {}
         vote = mine.get(p.id)
         payload.append(
             {

@@ -9,7 +9,9 @@ to no tenant sees no tenant-owned row at all.
 Lock two (PostgreSQL): row-level security on every table with a ``tenant_id`` column, forced on
 the owner too, with a policy on ``current_setting('app.tenant_id')`` /
 ``current_setting('app.tenant_ids')``. An ``after_begin`` listener sets both per transaction
-(``set_config(..., true)``), so a pooled connection never carries a tenant into the next request.
+(``set_config(..., true)``), so a pooled connection never carries a tenant into the next request;
+a session of platform staff also sets ``app.staff_id``, which a policy may use to let staff read
+their own rows (a moderator's assignments) before the tenant list is known.
 The app connects as a role that owns no table and cannot bypass RLS.
 """
 
@@ -110,8 +112,27 @@ class TenantSession(Session):
         For the operator's and the workers' code paths that create a tenant or move from one
         tenant to the next: they always work inside one tenant at a time.
         """
-        self.info["tenant_id"] = int(tenant_id)
-        self.info["tenant_ids"] = (int(tenant_id),)
+        self.bind_tenants((tenant_id,))
+
+    def bind_tenants(self, tenant_ids: Sequence[int]) -> None:
+        """Scope this session to a list of tenants from now on, inside the open transaction too
+        (the moderation desk, once it has read the moderator's assignments)."""
+        visible = tuple(int(t) for t in tenant_ids)
+        self.info["tenant_id"] = visible[0] if len(visible) == 1 else None
+        self.info["tenant_ids"] = visible
+        if self.in_transaction():
+            _set_rls_settings(self, None, self.connection())
+
+    @property
+    def staff_id(self) -> int | None:
+        return self.info.get("staff_id")
+
+    def bind_staff(self, staff_id: int | None) -> None:
+        """Name the platform staff member working through this session, inside the open
+        transaction too: on PostgreSQL ``app.staff_id`` is set per transaction, so that a policy
+        may let staff read their own rows before any tenant is known (a moderator's
+        assignments). It widens no tenant scope by itself."""
+        self.info["staff_id"] = int(staff_id) if staff_id is not None else None
         if self.in_transaction():
             _set_rls_settings(self, None, self.connection())
 
@@ -169,11 +190,14 @@ def _set_rls_settings(session: TenantSession, transaction, connection) -> None:
     visible = session.visible_tenants
     single = str(visible[0]) if len(visible) == 1 else ""
     listed = ",".join(str(int(t)) for t in visible)
-    if _begin_with_settings(connection, single, listed):
+    staff = session.staff_id
+    staff = "" if staff is None else str(int(staff))
+    if staff == "" and _begin_with_settings(connection, single, listed):
         return
     connection.exec_driver_sql(
-        "SELECT set_config('app.tenant_id', %s, true), set_config('app.tenant_ids', %s, true)",
-        (single, listed),
+        "SELECT set_config('app.tenant_id', %s, true), set_config('app.tenant_ids', %s, true), "
+        "set_config('app.staff_id', %s, true)",
+        (single, listed, staff),
     )
 
 
@@ -279,22 +303,34 @@ class Database:
         self._factory = sessionmaker(bind=self.engine, class_=TenantSession, expire_on_commit=False)
 
     def session(
-        self, *, tenant_id: int | None = None, tenant_ids: Sequence[int] | None = None
+        self,
+        *,
+        tenant_id: int | None = None,
+        tenant_ids: Sequence[int] | None = None,
+        staff_id: int | None = None,
     ) -> TenantSession:
-        """A session that sees one tenant, a list of tenants, or (neither) no tenant-owned row."""
+        """A session that sees one tenant, a list of tenants, or (neither) no tenant-owned row;
+        ``staff_id`` names the platform staff member behind it (see ``bind_staff``)."""
         if tenant_id is not None and tenant_ids is not None:
             raise ValueError("give tenant_id or tenant_ids, not both")
         visible = (
             (int(tenant_id),) if tenant_id is not None else tuple(int(t) for t in tenant_ids or ())
         )
-        return self._factory(info={"tenant_id": tenant_id, "tenant_ids": visible})
+        info = {"tenant_id": tenant_id, "tenant_ids": visible}
+        if staff_id is not None:
+            info["staff_id"] = int(staff_id)
+        return self._factory(info=info)
 
     @contextmanager
     def scope(
-        self, *, tenant_id: int | None = None, tenant_ids: Sequence[int] | None = None
+        self,
+        *,
+        tenant_id: int | None = None,
+        tenant_ids: Sequence[int] | None = None,
+        staff_id: int | None = None,
     ) -> Iterator[TenantSession]:
         """A unit of work: commits on success, rolls back on error, always closes."""
-        session = self.session(tenant_id=tenant_id, tenant_ids=tenant_ids)
+        session = self.session(tenant_id=tenant_id, tenant_ids=tenant_ids, staff_id=staff_id)
         try:
             yield session
             session.commit()

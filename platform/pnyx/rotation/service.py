@@ -6,21 +6,30 @@ or moderation decision appends its proposal id (through the consultations signal
 request reads the log's length — one round trip — and reloads only the proposals changed since
 its copy; a newly accepted proposal enters sequences at the next request, in any process. When
 the log grows long, it starts a new epoch and every process rebuilds its pool once.
+
+With the default strategy (apt), each pool also keeps its candidates in apt's order, per voter
+segment and settings (``_AptRanking``), updated with the pool: a sequence then hands the strategy
+only the heads of the rankings it can possibly read, instead of every candidate.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import secrets
 import threading
-from collections.abc import Iterable
+from bisect import bisect_left, insort
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from pnyx.consultations import cards
 from pnyx.consultations.models import (
+    COUNTED_KEYS,
     Consultation,
     Proposal,
     ProposalCounter,
@@ -28,6 +37,7 @@ from pnyx.consultations.models import (
     ProposalTag,
     Tag,
     Vote,
+    column_name,
 )
 from pnyx.consultations.signals import proposal_changed, vote_changed
 from pnyx.identity.models import Participant
@@ -37,7 +47,19 @@ from pnyx.kernel.runtime import kernel
 from pnyx.kernel.signing import Signer
 from pnyx.kernel.store import Store
 
-from .strategies import DEFAULT_STRATEGY, STRATEGIES, Candidate, RotationSettings, Tally
+from .strategies import (
+    DEFAULT_STRATEGY,
+    IN_ROTATION,
+    LOOKAHEAD,
+    STRATEGIES,
+    UNDER_FLOOR,
+    Candidate,
+    RotationSettings,
+    Tally,
+    apt_priority,
+    choose_apt,
+    standing,
+)
 
 TERRITORY_SEGMENTS = ("rural", "medium", "urban")
 MAX_SEQUENCE = 30
@@ -111,71 +133,169 @@ def _epoch_key(tenant_id: int, consultation_id: int) -> str:
 def load_candidates(
     session: TenantSession, consultation_id: int, proposal_ids: Iterable[int] | None = None
 ) -> dict[int, Candidate | None]:
-    """Candidates built from the database (all accepted ones, or the given ids: None = gone)."""
-    query = select(Proposal.id, Proposal.author_id, Proposal.status, Proposal.created_at).where(
-        Proposal.consultation_id == consultation_id
-    )
+    """Candidates built from the database (all accepted ones, or the given ids: None = gone).
+
+    One query (one round trip, also when a pool follows its log): each proposal with its counter
+    rows of the segments rotation reads and its tags, a row per (counter row, tag).
+    """
     wanted = None
     if proposal_ids is not None:
         wanted = sorted(set(proposal_ids))
         if not wanted:
             return {}
-        query = query.where(Proposal.id.in_(wanted))
-    else:
-        query = query.where(Proposal.status == ProposalStatus.accepted)
-    rows = session.execute(query).all()
-    ids = [r.id for r in rows if r.status == ProposalStatus.accepted]
-    tallies: dict[int, dict[str, Tally]] = {i: {} for i in ids}
-    totals: dict[int, int] = dict.fromkeys(ids, 0)
-    tags: dict[int, set[str]] = {i: set() for i in ids}
-    if ids:
-        segments = ["all", *(f"territory:{s}" for s in TERRITORY_SEGMENTS)]
-        counter_rows = session.execute(
-            select(
-                ProposalCounter.proposal_id,
-                ProposalCounter.segment,
-                ProposalCounter.trusted_agree,
-                ProposalCounter.trusted_disagree,
-                ProposalCounter.trusted_neutral,
-                ProposalCounter.raw_agree
-                + ProposalCounter.raw_disagree
-                + ProposalCounter.raw_neutral,
-            ).where(
-                ProposalCounter.consultation_id == consultation_id,
-                ProposalCounter.segment.in_(segments),
-                *([ProposalCounter.proposal_id.in_(ids)] if wanted is not None else []),
-            )
+    segments = ["all", *(f"territory:{s}" for s in TERRITORY_SEGMENTS)]
+    query = (
+        select(
+            Proposal.id,
+            Proposal.author_id,
+            Proposal.status,
+            ProposalCounter.segment,
+            ProposalCounter.trusted_agree,
+            ProposalCounter.trusted_disagree,
+            ProposalCounter.trusted_neutral,
+            ProposalCounter.raw_agree + ProposalCounter.raw_disagree + ProposalCounter.raw_neutral,
+            Tag.slug,
         )
-        for pid, segment, agree, disagree, neutral, raw_total in counter_rows:
-            if pid not in tallies:
-                continue
+        .select_from(Proposal)
+        .outerjoin(
+            ProposalCounter,
+            and_(
+                ProposalCounter.proposal_id == Proposal.id,
+                ProposalCounter.segment.in_(segments),
+            ),
+        )
+        .outerjoin(ProposalTag, ProposalTag.proposal_id == Proposal.id)
+        .outerjoin(Tag, and_(Tag.id == ProposalTag.tag_id, Tag.consultation_id == consultation_id))
+        .where(Proposal.consultation_id == consultation_id)
+    )
+    if wanted is None:
+        query = query.where(Proposal.status == ProposalStatus.accepted)
+    else:
+        query = query.where(Proposal.id.in_(wanted))
+    authors: dict[int, int] = {}
+    tallies: dict[int, dict[str, Tally]] = {}
+    totals: dict[int, int] = {}
+    tags: dict[int, set[str]] = {}
+    for (
+        pid,
+        author_id,
+        status,
+        segment,
+        agree,
+        disagree,
+        neutral,
+        raw_total,
+        slug,
+    ) in session.execute(query):
+        if status != ProposalStatus.accepted:
+            continue
+        if pid not in authors:
+            authors[pid] = author_id or -pid
+            tallies[pid], totals[pid], tags[pid] = {}, 0, set()
+        if segment is not None:
             tallies[pid][segment.removeprefix("territory:")] = Tally(agree, disagree, neutral)
             if segment == "all":
                 totals[pid] = raw_total
-        tag_rows = session.execute(
-            select(ProposalTag.proposal_id, Tag.slug)
-            .join(Tag, Tag.id == ProposalTag.tag_id)
-            .where(Tag.consultation_id == consultation_id)
-            .where(*([ProposalTag.proposal_id.in_(ids)] if wanted is not None else []))
-        )
-        for pid, slug in tag_rows:
-            if pid in tags:
-                tags[pid].add(slug)
+        if slug is not None:
+            tags[pid].add(slug)
     found: dict[int, Candidate | None] = dict.fromkeys(wanted or [], None)
-    for r in rows:
-        if r.status != ProposalStatus.accepted:
-            continue
-        segment_tallies = tallies[r.id]
-        found[r.id] = Candidate(
-            proposal_id=r.id,
-            author_id=r.author_id or -r.id,
-            tags=frozenset(tags[r.id]),
-            created_order=r.id,
+    for pid, author_id in authors.items():
+        segment_tallies = tallies[pid]
+        found[pid] = Candidate(
+            proposal_id=pid,
+            author_id=author_id,
+            tags=frozenset(tags[pid]),
+            created_order=pid,
             tally=segment_tallies.pop("all", Tally()),
             segment_tallies=segment_tallies,
-            total_votes=totals[r.id],
+            total_votes=totals[pid],
         )
     return found
+
+
+def _settings_key(segment: str | None, settings: RotationSettings) -> tuple:
+    """What apt's order depends on: the voter's segment and every setting (mappings as items)."""
+    values = []
+    for f in dataclasses.fields(settings):
+        value = getattr(settings, f.name)
+        values.append(tuple(sorted(value.items())) if isinstance(value, Mapping) else value)
+    return (segment, *values)
+
+
+class _AptRanking:
+    """A pool's candidates in the order apt reads them, for one voter segment and settings.
+
+    Two sorted lists, as in ``strategies.choose_apt``: those under the floor by (votes, age), and
+    those in rotation by ``apt_priority`` (ties: proposal id, shuffled away when served); those
+    out of rotation are left out. Updated as the pool's candidates change (under the pool's lock).
+    """
+
+    def __init__(self, segment: str | None, settings: RotationSettings, candidates) -> None:
+        self.segment = segment
+        self.settings = settings
+        self.keys: dict[int, tuple[int, tuple]] = {}
+        self.under: list[tuple] = []
+        self.rotation: list[tuple] = []
+        for candidate in candidates:
+            entry = self._entry(candidate)
+            if entry is not None:
+                self.keys[candidate.proposal_id] = entry
+                self._list(entry[0]).append(entry[1])
+        self.under.sort()
+        self.rotation.sort()
+
+    def _list(self, kind: int) -> list[tuple]:
+        return self.under if kind == UNDER_FLOOR else self.rotation
+
+    def _entry(self, candidate: Candidate) -> tuple[int, tuple] | None:
+        kind = standing(candidate, self.settings)
+        if kind == UNDER_FLOOR:
+            return kind, (
+                float(candidate.tally.votes),
+                candidate.created_order,
+                candidate.proposal_id,
+            )
+        if kind == IN_ROTATION:
+            priority = apt_priority(candidate, self.segment, self.settings)
+            return kind, (priority, candidate.proposal_id)
+        return None
+
+    def update(self, proposal_id: int, candidate: Candidate | None) -> None:
+        old = self.keys.pop(proposal_id, None)
+        if old is not None:
+            ranked = self._list(old[0])
+            index = bisect_left(ranked, old[1])
+            if index < len(ranked) and ranked[index] == old[1]:
+                del ranked[index]
+            else:  # cannot happen (keys are kept with their entries); stay correct anyway
+                ranked.remove(old[1])
+        if candidate is not None:
+            entry = self._entry(candidate)
+            if entry is not None:
+                self.keys[proposal_id] = entry
+                insort(self._list(entry[0]), entry[1])
+
+    def heads(
+        self, candidates: Mapping[int, Candidate], voted: AbstractSet[int], reach: int
+    ) -> list[Candidate]:
+        """The first ``reach`` candidates of each ranking the voter did not vote on; the ranking
+        in rotation goes on to the end of the last group of equal priorities (apt breaks ties at
+        random: it must see the whole group)."""
+        head: list[Candidate] = []
+        for ranked, ties in ((self.under, False), (self.rotation, True)):
+            taken, last = 0, None
+            for key in ranked:
+                proposal_id = key[-1]
+                if proposal_id in voted:
+                    continue
+                if taken >= reach and (not ties or key[0] != last):
+                    break
+                head.append(candidates[proposal_id])
+                taken, last = taken + 1, key[0]
+        return head
+
+
+MAX_RANKINGS = 32  # per pool: voter segments × settings in use
 
 
 @dataclass
@@ -184,6 +304,86 @@ class _Pool:
     position: int
     candidates: dict[int, Candidate]
     lock: threading.Lock = field(default_factory=threading.Lock)
+    rankings: dict[tuple, _AptRanking] = field(default_factory=dict)
+    authors: Counter = field(default_factory=Counter)
+    _most_by_author: int | None = None
+
+    def __post_init__(self) -> None:
+        self.authors.update(c.author_id for c in self.candidates.values())
+
+    def apply(self, changed: Mapping[int, Candidate | None]) -> None:
+        """Take in reloaded candidates (None: gone); the caller holds ``lock``."""
+        for proposal_id, candidate in changed.items():
+            old = self.candidates.pop(proposal_id, None)
+            if old is not None:
+                self.authors[old.author_id] -= 1
+            if candidate is not None:
+                self.candidates[proposal_id] = candidate
+                self.authors[candidate.author_id] += 1
+            for ranking in self.rankings.values():
+                ranking.update(proposal_id, candidate)
+        self._most_by_author = None
+
+    def most_by_author(self) -> int:
+        """The most candidates one author has in this pool; the caller holds ``lock``."""
+        if self._most_by_author is None:
+            self._most_by_author = max(self.authors.values(), default=0)
+        return self._most_by_author
+
+    def apt_heads(
+        self,
+        segment: str | None,
+        settings: RotationSettings,
+        voted: AbstractSet[int],
+        size: int,
+        rng: random.Random,
+    ) -> list[Candidate]:
+        """The only candidates ``choose_apt`` can pick for this voter, in random order.
+
+        apt reads its two rankings in order, one card per author: from each it reads at most
+        ``LOOKAHEAD × size`` candidates it examines, ``size`` more when completing the sequence,
+        and those it skips because their author already has a card (at most ``size`` authors ×
+        the most candidates of one author). Given that head of each ranking (voted proposals
+        left out, ties whole) it picks what it would pick among all the candidates; the random
+        order lets it break ties of priority at random as it does among all of them.
+        """
+        key = _settings_key(segment, settings)
+        reach = LOOKAHEAD * size + size
+        with self.lock:
+            ranking = self.rankings.get(key)
+            if ranking is None:
+                if len(self.rankings) >= MAX_RANKINGS:
+                    self.rankings.clear()
+                ranking = self.rankings[key] = _AptRanking(
+                    segment, settings, self.candidates.values()
+                )
+            reach += size * self.most_by_author()
+            head = ranking.heads(self.candidates, voted, reach)
+        rng.shuffle(head)
+        return head
+
+
+def _log_state(
+    store: Store, tenant_id: int, consultation_id: int, start: int | None
+) -> tuple[str | None, int, list[str] | None]:
+    """(epoch, length, entries from ``start`` on) of a consultation's change log, one snapshot.
+
+    On Redis one round trip (MULTI … EXEC: the three agree); entries are None without a start.
+    """
+    epoch_key, log = _epoch_key(tenant_id, consultation_id), _log_key(tenant_id, consultation_id)
+    redis, prefix = getattr(store, "redis", None), getattr(store, "prefix", None)
+    if redis is not None and isinstance(prefix, str):  # a RedisStore: the same keys, pipelined
+        pipe = redis.pipeline(transaction=True)
+        pipe.get(prefix + epoch_key)
+        pipe.llen(prefix + log)
+        if start is not None:
+            pipe.lrange(prefix + log, start, -1)
+        epoch, length, *entries = pipe.execute()
+        return epoch, int(length), (list(entries[0]) if start is not None else None)
+    epoch, length = store.get(epoch_key), store.llen(log)
+    if start is None:
+        return epoch, length, None
+    return epoch, length, (store.lrange(log, start, length - 1) if start < length else [])
 
 
 class Pools:
@@ -191,42 +391,47 @@ class Pools:
 
     def __init__(self) -> None:
         self._pools: dict[tuple[int, int], _Pool] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one build at a time: concurrent first requests wait
 
     def clear(self) -> None:
         with self._lock:
             self._pools.clear()
 
+    def pool(self, session: TenantSession, store: Store, consultation: Consultation) -> _Pool:
+        """The consultation's pool, brought up to date with the change log."""
+        key = (consultation.tenant_id, consultation.id)
+        log = _log_key(*key)
+        pool = self._pools.get(key)
+        start = pool.position if pool is not None else None
+        # The log's changes since this pool's position come with its length.
+        epoch, position, entries = _log_state(store, *key, start)
+        if pool is None or pool.epoch != epoch or pool.position > position:
+            seen = pool
+            with self._lock:
+                pool = self._pools.get(key)
+                if pool is seen:  # nobody built it meanwhile
+                    candidates = load_candidates(session, consultation.id)
+                    pool = _Pool(
+                        epoch, position, {p: c for p, c in candidates.items() if c is not None}
+                    )
+                    self._pools[key] = pool
+        if pool.position < position:
+            with pool.lock:
+                if pool.position < position:
+                    if entries is not None and start <= pool.position <= position:
+                        # entries hold the log from start to position
+                        news = entries[pool.position - start : position - start]
+                    else:
+                        news = store.lrange(log, pool.position, position - 1)
+                    changed = {int(p) for p in news}
+                    pool.apply(load_candidates(session, consultation.id, changed))
+                    pool.position = position
+        return pool
+
     def candidates(
         self, session: TenantSession, store: Store, consultation: Consultation
     ) -> list[Candidate]:
-        key = (consultation.tenant_id, consultation.id)
-        log = _log_key(*key)
-        epoch = store.get(_epoch_key(*key))
-        position = store.llen(log)
-        pool = self._pools.get(key)
-        if pool is None or pool.epoch != epoch or pool.position > position:
-            pool = _Pool(epoch, position, {})
-            pool.candidates = {
-                pid: c
-                for pid, c in load_candidates(session, consultation.id).items()
-                if c is not None
-            }
-            with self._lock:
-                self._pools[key] = pool
-        elif pool.position < position:
-            with pool.lock:
-                if pool.position < position:
-                    changed = {int(p) for p in store.lrange(log, pool.position, position - 1)}
-                    for pid, candidate in load_candidates(
-                        session, consultation.id, changed
-                    ).items():
-                        if candidate is None:
-                            pool.candidates.pop(pid, None)
-                        else:
-                            pool.candidates[pid] = candidate
-                    pool.position = position
-        return list(pool.candidates.values())
+        return list(self.pool(session, store, consultation).candidates.values())
 
 
 POOLS = Pools()
@@ -256,6 +461,8 @@ class Card:
     proposal: Proposal
     card_key: str
     position: int
+    counts: Mapping[str, int] | None = None  # raw counts of the proposal's votes (all voters)
+    tags: tuple[Tag, ...] | None = None  # the proposal's tags, by label
 
 
 def voted_ids(session: TenantSession, consultation_id: int, voter: Participant) -> set[int]:
@@ -268,6 +475,26 @@ def voted_ids(session: TenantSession, consultation_id: int, voter: Participant) 
     )
 
 
+def voter_with_votes(
+    session: TenantSession, consultation_id: int, participant_id: int
+) -> tuple[Participant, set[int]] | None:
+    """A participant (now in the session) and what they voted on here, in one query."""
+    rows = session.execute(
+        select(Participant, Vote.proposal_id)
+        .outerjoin(
+            Vote,
+            and_(Vote.participant_id == Participant.id, Vote.consultation_id == consultation_id),
+        )
+        .where(Participant.id == participant_id)
+    ).all()
+    if not rows:
+        return None
+    return rows[0][0], {pid for _, pid in rows if pid is not None}
+
+
+_RAW_COUNTS = [getattr(ProposalCounter, column_name(key, False)) for key in COUNTED_KEYS]
+
+
 def sequence(
     session: TenantSession,
     store: Store,
@@ -278,8 +505,12 @@ def sequence(
     now: datetime,
     size: int | None = None,
     rng: random.Random | None = None,
+    voted: AbstractSet[int] | None = None,
 ) -> list[Card]:
-    """The next cards for this voter: never one they voted on, each with its signed card key."""
+    """The next cards for this voter: never one they voted on, each with its signed card key.
+
+    ``voted``: what the voter voted on in this consultation, when the caller just read it.
+    """
     config = config_of(consultation)
     size = config.sequence_size if size is None else size
     if not 1 <= size <= MAX_SEQUENCE:
@@ -290,21 +521,42 @@ def sequence(
         )
     if consultation.status_at(now) != "open":
         return []
-    candidates = POOLS.candidates(session, store, consultation)
-    voted = voted_ids(session, consultation.id, voter)
+    rng = rng or random.Random()
+    pool = POOLS.pool(session, store, consultation)
+    if voted is None:
+        voted = voted_ids(session, consultation.id, voter)
     segment = voter.territory if voter.territory in TERRITORY_SEGMENTS else None
     strategy = STRATEGIES.get(config.strategy, STRATEGIES[DEFAULT_STRATEGY])
-    chosen = strategy(candidates, segment, voted, size, config.settings, rng or random.Random())
+    if strategy is choose_apt:
+        candidates = pool.apt_heads(segment, config.settings, voted, size, rng)
+    else:
+        candidates = list(pool.candidates.values())
+    chosen = strategy(candidates, segment, voted, size, config.settings, rng)
     if not chosen:
         return []
-    proposals = {
-        p.id: p
-        for p in session.scalars(
-            select(Proposal).where(
-                Proposal.id.in_(chosen), Proposal.status == ProposalStatus.accepted
-            )
+    # The cards' proposals with their raw counts and their tags, in one query.
+    proposals: dict[int, Proposal] = {}
+    counts: dict[int, dict[str, int]] = {}
+    tags: dict[int, list[Tag]] = {}
+    rows = session.execute(
+        select(Proposal, Tag, *_RAW_COUNTS)
+        .outerjoin(
+            ProposalCounter,
+            and_(ProposalCounter.proposal_id == Proposal.id, ProposalCounter.segment == "all"),
         )
-    }
+        .outerjoin(ProposalTag, ProposalTag.proposal_id == Proposal.id)
+        .outerjoin(Tag, Tag.id == ProposalTag.tag_id)
+        .where(Proposal.id.in_(chosen), Proposal.status == ProposalStatus.accepted)
+    )
+    for proposal, tag, *raw in rows:
+        if proposal.id not in proposals:
+            proposals[proposal.id] = proposal
+            counts[proposal.id] = (
+                dict(zip(COUNTED_KEYS, raw, strict=True)) if raw[0] is not None else {}
+            )
+            tags[proposal.id] = []
+        if tag is not None:
+            tags[proposal.id].append(tag)
     place = f"{SEQUENCE_PLACE}{secrets.token_hex(6)}"
     served = [pid for pid in chosen if pid in proposals]
     return [
@@ -318,6 +570,8 @@ def sequence(
                 place=place,
             ),
             i + 1,
+            counts[pid],
+            tuple(sorted(tags[pid], key=lambda tag: tag.label)),
         )
         for i, pid in enumerate(served)
     ]

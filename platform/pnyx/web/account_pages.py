@@ -13,6 +13,7 @@ from pnyx.identity import accounts, participants, privacy, recovery
 from pnyx.identity.models import Account
 from pnyx.identity.service import principal_of
 from pnyx.kernel.errors import Invalid, Problem
+from pnyx.moderation import integrity
 
 from .context import current_participant, current_principal, db, kernel, log_in, require_tenant
 from .forms import field_errors, now, safe_next, say
@@ -32,6 +33,9 @@ def signup():
     status = 200
     if request.method == "POST":
         try:
+            integrity.check(
+                kernel().store, "signup", tenant_id=require_tenant().id, ip=request.remote_addr
+            )
             account, _participant = accounts.signup(
                 db(),
                 email=form["email"],

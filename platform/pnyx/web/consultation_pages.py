@@ -10,9 +10,17 @@ from pnyx.consultations import cards, proposals, search, votes
 from pnyx.consultations import service as consultations
 from pnyx.consultations.models import QUALIFICATIONS, Consultation, Proposal, ProposalStatus
 from pnyx.kernel.errors import Invalid, NotFound, Problem
+from pnyx.moderation import integrity
 from pnyx.rotation import service as rotation
 
-from .context import current_participant, current_principal, db, kernel, require_tenant
+from .context import (
+    anonymous_voter_id,
+    current_participant,
+    current_principal,
+    db,
+    kernel,
+    require_tenant,
+)
 from .forms import field_errors, is_htmx, now, say
 
 blp = Blueprint("consultation", __name__)
@@ -164,6 +172,15 @@ def vote(slug: str, proposal_id: int):
     key = request.form.get("key", "")
     qualifications = request.form.getlist("qualifications") if stage == "qualify" else []
     card_key = request.form.get("card_key", "")[:600]
+    principal = current_principal()
+    integrity.check(
+        kernel().store,
+        "vote",
+        tenant_id=consultation.tenant_id,
+        ip=request.remote_addr,
+        session_id=anonymous_voter_id(),
+        account_id=principal.id if principal else None,
+    )
     voter = current_participant(create=True)
     db().commit()  # the anonymous voter exists from now on, whatever happens to the vote
     proposal = proposals.get(db(), proposal_id, consultation.id)
@@ -301,6 +318,13 @@ def propose(slug: str):
         else:
             author = current_participant(create=True)
             try:
+                integrity.check(
+                    kernel().store,
+                    "proposal",
+                    tenant_id=consultation.tenant_id,
+                    ip=request.remote_addr,
+                    account_id=principal.id,
+                )
                 proposal = proposals.submit(db(), consultation, author, text, now())
             except Invalid as exc:
                 db().rollback()

@@ -1,0 +1,215 @@
+"""A consultation's results (weighted scores and zones per segment) and its vote integrity:
+the lockstep groups found, with their evidence, and clearing a false alarm (tenant admins)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import g, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from pnyx.consultations import service
+from pnyx.consultations.models import SEGMENTS
+from pnyx.moderation import integrity
+from pnyx.results import service as results_service
+from pnyx.web.context import current_principal, db, require_principal, require_tenant
+
+blp = Blueprint(
+    "results",
+    __name__,
+    url_prefix="/api/v1/consultations",
+    description="Results and vote integrity",
+)
+
+
+@blp.before_request
+def _load_consultation():
+    """Before any argument is parsed: another tenant's (or a hidden) consultation is a 404."""
+    require_tenant()
+    consultation_id = (request.view_args or {}).get("consultation_id")
+    if consultation_id is not None:
+        g.consultation = service.visible_consultation(db(), consultation_id, current_principal())
+
+
+class ResultsArgs(Schema):
+    segment = fields.String(load_default="all", validate=validate.OneOf(SEGMENTS))
+
+
+class IntervalSchema(Schema):
+    low = fields.Float()
+    high = fields.Float()
+
+
+class ProposalResultSchema(Schema):
+    proposal_id = fields.Integer()
+    content = fields.String()
+    votes = fields.Float(metadata={"description": "weighted trusted votes"})
+    agree = fields.Float()
+    disagree = fields.Float()
+    neutral = fields.Float()
+    agree_interval = fields.Nested(IntervalSchema)
+    disagree_interval = fields.Nested(IntervalSchema)
+    neutral_interval = fields.Nested(IntervalSchema)
+    top_score = fields.Float()
+    controversy = fields.Float()
+    rejection = fields.Float()
+    zone = fields.String(metadata={"description": "zone of the point estimate"})
+    result = fields.String(
+        metadata={"description": "the certain zone, or needs_more_votes: what to publish"}
+    )
+    zone_probability = fields.Float()
+
+
+class ResultsSchema(Schema):
+    consultation_id = fields.Integer()
+    segment = fields.String()
+    proposals = fields.List(fields.Nested(ProposalResultSchema))
+
+
+def _interval(interval) -> dict:
+    return {"low": round(interval.low, 4), "high": round(interval.high, 4)}
+
+
+def _result(item: results_service.ProposalResult) -> dict:
+    s = item.scores
+    return {
+        "proposal_id": item.proposal.id,
+        "content": item.proposal.content,
+        "votes": round(item.counts.votes, 3),
+        "agree": round(s.rates.agree, 4),
+        "disagree": round(s.rates.disagree, 4),
+        "neutral": round(s.rates.neutral, 4),
+        "agree_interval": _interval(s.agree_interval),
+        "disagree_interval": _interval(s.disagree_interval),
+        "neutral_interval": _interval(s.neutral_interval),
+        "top_score": round(s.top_score, 4),
+        "controversy": round(s.controversy, 4),
+        "rejection": round(s.rejection, 4),
+        "zone": s.zone.value,
+        "result": s.result,
+        "zone_probability": round(s.zone_probability, 4),
+    }
+
+
+@blp.route("/<int:consultation_id>/results")
+class Results(MethodView):
+    @blp.arguments(ResultsArgs, location="query")
+    @blp.response(200, ResultsSchema)
+    def get(self, args, consultation_id):
+        """Each published proposal's scores and zone in a segment (``all``,
+        ``territory:rural``, ``age:25_34``, …), on trusted votes weighted by the voter's
+        history, each flagged lockstep group counting as one voice. ``result`` is the zone once
+        certain at 95 %, else ``needs_more_votes``."""
+        found = results_service.results(db(), g.consultation.id, args["segment"])
+        return {
+            "consultation_id": g.consultation.id,
+            "segment": args["segment"],
+            "proposals": [_result(item) for item in found],
+        }
+
+
+class SharedVoteSchema(Schema):
+    proposal_id = fields.Integer()
+    content = fields.String()
+    key = fields.String()
+    members = fields.Integer(metadata={"description": "members who cast this vote"})
+
+
+class EvidenceSchema(Schema):
+    shared = fields.List(fields.Nested(SharedVoteSchema))
+    shared_total = fields.Integer()
+    first_at = fields.String()
+    last_at = fields.String()
+    span_seconds = fields.Integer()
+    edges = fields.Integer()
+    median_covotes = fields.Float()
+    min_covotes = fields.Integer()
+    median_surprise = fields.Float(metadata={"description": "-log10 p of the pairs' co-votes"})
+    min_surprise = fields.Float()
+    window_seconds = fields.Float()
+    agreement = fields.Float(metadata={"description": "share of same keys on co-voted proposals"})
+    chance_agreement = fields.Float(metadata={"description": "that share expected by chance"})
+    kappa = fields.Float(metadata={"description": "agreement beyond chance (Cohen's kappa)"})
+    pairs_checked = fields.Integer()
+
+
+class GroupSchema(Schema):
+    id = fields.Integer()
+    consultation_id = fields.Integer()
+    size = fields.Integer()
+    status = fields.String()
+    members = fields.List(fields.Integer(), metadata={"description": "participant ids"})
+    evidence = fields.Nested(EvidenceSchema)
+    detected_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+    cleared_by = fields.String(allow_none=True)
+    cleared_at = fields.AwareDateTime(allow_none=True)
+
+
+class GroupsArgs(Schema):
+    status = fields.String(load_default=None, validate=validate.OneOf(("flagged", "cleared")))
+
+
+class GroupListSchema(Schema):
+    items = fields.List(fields.Nested(GroupSchema))
+
+
+class DetectionSchema(Schema):
+    queued = fields.Boolean()
+
+
+def group_payload(view: integrity.GroupView) -> dict:
+    record = view.record
+    return {
+        "id": record.id,
+        "consultation_id": record.consultation_id,
+        "size": record.size,
+        "status": record.status,
+        "members": view.members,
+        "evidence": {**record.evidence, "shared": view.shared},
+        "detected_at": record.detected_at,
+        "updated_at": record.updated_at,
+        "cleared_by": record.cleared_by,
+        "cleared_at": record.cleared_at,
+    }
+
+
+@blp.route("/<int:consultation_id>/integrity/groups")
+class Groups(MethodView):
+    @blp.arguments(GroupsArgs, location="query")
+    @blp.response(200, GroupListSchema)
+    def get(self, args, consultation_id):
+        """Groups of voters found voting in lockstep, with the evidence (tenant admins)."""
+        require_principal("tenant_admin")
+        views = integrity.groups_of(db(), g.consultation.id, status=args["status"])
+        return {"items": [group_payload(view) for view in views]}
+
+
+@blp.route("/<int:consultation_id>/integrity/groups/<int:group_id>/clear")
+class ClearGroup(MethodView):
+    @blp.response(200, GroupSchema)
+    def post(self, consultation_id, group_id):
+        """Clear a false alarm: the members count as ordinary voters again, and the group stays
+        cleared when later runs find it again (tenant admins; idempotent)."""
+        principal = require_principal("tenant_admin")
+        integrity.clear_group(
+            db(), g.consultation.id, group_id, by=principal.email, now=datetime.now(UTC)
+        )
+        db().commit()
+        view = next(
+            v for v in integrity.groups_of(db(), g.consultation.id) if v.record.id == group_id
+        )
+        return group_payload(view)
+
+
+@blp.route("/<int:consultation_id>/integrity/detect")
+class Detect(MethodView):
+    @blp.response(202, DetectionSchema)
+    def post(self, consultation_id):
+        """Run lockstep detection now (a job; inline on the embedded default) (tenant admins)."""
+        require_principal("tenant_admin")
+        db().commit()  # end this request's transaction: an inline job opens its own
+        integrity.request_detection(g.consultation.tenant_id, g.consultation.id)
+        return {"queued": True}

@@ -1,0 +1,183 @@
+"""Results of a consultation: weighted trusted counts per proposal and segment, and the scores
+and zones of :mod:`pnyx.results.scores` on them.
+
+Each trusted vote weighs its voter's weight (:func:`pnyx.moderation.lockstep.voter_weights`):
+``history_weight`` of the votes the voter cast in the consultation (a fresh session weighs
+``HISTORY_FLOOR``, a voter with ``HISTORY_FULL_AT`` votes weighs 1), times 1/size for the members
+of a flagged lockstep group, so that a group counts as one voice. The sums run in the database
+(one aggregate query), so that a results page never pulls a million votes into Python;
+:func:`tally` is the same arithmetic on votes in memory (simulations, tests).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import Float, case, cast, func, select
+
+from pnyx.consultations.models import (
+    QUALIFICATION_BITS,
+    SEGMENTS,
+    Proposal,
+    ProposalStatus,
+    Vote,
+)
+from pnyx.kernel.db import TenantSession
+from pnyx.kernel.errors import Invalid
+from pnyx.moderation.integrity_models import GroupStatus, LockstepGroupRecord, LockstepMember
+from pnyx.moderation.lockstep import history_weight
+
+from .scores import API_NAMES, VOTE_KEYS, Scores, VoteCounts, score
+
+HISTORY_FULL_AT = 20
+HISTORY_FLOOR = 0.25
+# Field of VoteCounts → how a vote row contributes to it.
+_COUNT_FIELDS: tuple[tuple[str, str], ...] = (
+    *((key, key) for key in VOTE_KEYS),
+    *((API_NAMES.get(name, name), name) for name in QUALIFICATION_BITS),
+)
+PUBLISHED = (ProposalStatus.accepted.value, ProposalStatus.archived.value)
+
+
+def check_segment(segment: str) -> str:
+    if segment not in SEGMENTS:
+        raise Invalid(
+            f"Unknown segment: one of {', '.join(SEGMENTS)}.",
+            code="unknown_segment",
+            errors={"segment": [f"One of {', '.join(SEGMENTS)}."]},
+        )
+    return segment
+
+
+def _segment_filter(segment: str):
+    kind, _, value = segment.partition(":")
+    if kind == "territory":
+        return Vote.territory == value
+    if kind == "age":
+        return Vote.age_band == value
+    return None
+
+
+def weighted_counts(
+    session: TenantSession,
+    consultation_id: int,
+    segment: str = "all",
+    *,
+    full_at: int = HISTORY_FULL_AT,
+    floor: float = HISTORY_FLOOR,
+) -> dict[int, VoteCounts]:
+    """Weighted trusted counts of the consultation's voted proposals in one segment."""
+    check_segment(segment)
+    history = (
+        select(Vote.participant_id, func.count().label("cast"))
+        .where(Vote.consultation_id == consultation_id)
+        .group_by(Vote.participant_id)
+        .subquery("history")
+    )
+    collapsed = (
+        select(LockstepMember.participant_id, func.min(LockstepMember.weight).label("weight"))
+        .join(LockstepGroupRecord, LockstepGroupRecord.id == LockstepMember.group_id)
+        .where(
+            LockstepMember.consultation_id == consultation_id,
+            LockstepGroupRecord.status == GroupStatus.flagged.value,
+        )
+        .group_by(LockstepMember.participant_id)
+        .subquery("collapsed")
+    )
+    if full_at <= 0:
+        by_history = 1.0
+    else:
+        by_history = case(
+            (history.c.cast >= full_at, 1.0),
+            else_=floor + cast(history.c.cast, Float) * ((1.0 - floor) / full_at),
+        )
+    weight = by_history * func.coalesce(collapsed.c.weight, 1.0)
+    columns = []
+    for _field, source in _COUNT_FIELDS:
+        if source in QUALIFICATION_BITS:
+            hit = Vote.qualifications.op("&")(QUALIFICATION_BITS[source]) != 0
+        else:
+            hit = Vote.key == source
+        columns.append(func.sum(case((hit, weight), else_=0.0)))
+    query = (
+        select(Vote.proposal_id, *columns)
+        .join(history, history.c.participant_id == Vote.participant_id)
+        .outerjoin(collapsed, collapsed.c.participant_id == Vote.participant_id)
+        .where(Vote.consultation_id == consultation_id, Vote.trusted.is_(True))
+        .group_by(Vote.proposal_id)
+    )
+    condition = _segment_filter(segment)
+    if condition is not None:
+        query = query.where(condition)
+    return {
+        row[0]: VoteCounts(
+            **{
+                field: float(value or 0.0)
+                for (field, _), value in zip(_COUNT_FIELDS, row[1:], strict=True)
+            }
+        )
+        for row in session.execute(query)
+    }
+
+
+def tally(
+    votes: Iterable[tuple[Hashable, Hashable, str] | tuple[Hashable, Hashable, str, int]],
+    weights: Mapping[Hashable, float],
+) -> dict[Hashable, VoteCounts]:
+    """Weighted counts of (voter, proposal, key[, qualification bits]) votes; voters absent
+    from ``weights`` weigh 1. The in-memory twin of :func:`weighted_counts`."""
+    sums: dict[Hashable, dict[str, float]] = {}
+    for vote in votes:
+        voter, proposal, key = vote[0], vote[1], vote[2]
+        bits = vote[3] if len(vote) > 3 else 0
+        w = weights.get(voter, 1.0)
+        counts = sums.setdefault(proposal, {})
+        counts[key] = counts.get(key, 0.0) + w
+        for name, bit in QUALIFICATION_BITS.items():
+            if bits & bit:
+                field = API_NAMES.get(name, name)
+                counts[field] = counts.get(field, 0.0) + w
+    return {proposal: VoteCounts(**counts) for proposal, counts in sums.items()}
+
+
+def history_weights(
+    votes_cast: Mapping[Hashable, int],
+    *,
+    full_at: int = HISTORY_FULL_AT,
+    floor: float = HISTORY_FLOOR,
+) -> dict[Hashable, float]:
+    return {
+        voter: history_weight(n, full_at=full_at, floor=floor) for voter, n in votes_cast.items()
+    }
+
+
+@dataclass(frozen=True)
+class ProposalResult:
+    proposal: Proposal
+    counts: VoteCounts
+    scores: Scores
+
+    @property
+    def result(self) -> str:
+        """The zone to publish: certain, or ``needs_more_votes``."""
+        return self.scores.result
+
+
+def results(
+    session: TenantSession, consultation_id: int, segment: str = "all"
+) -> list[ProposalResult]:
+    """Scores and zone of each published proposal, on weighted trusted counts, most voted
+    first."""
+    counts = weighted_counts(session, consultation_id, segment)
+    published = session.scalars(
+        select(Proposal)
+        .where(Proposal.consultation_id == consultation_id, Proposal.status.in_(PUBLISHED))
+        .order_by(Proposal.id)
+    )
+    found = []
+    for proposal in published:
+        weighted = counts.get(proposal.id, VoteCounts())
+        found.append(ProposalResult(proposal, weighted, score(weighted)))
+    found.sort(key=lambda r: (-r.counts.votes, r.proposal.id))
+    return found

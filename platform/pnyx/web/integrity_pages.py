@@ -1,0 +1,74 @@
+"""The tenant admin's vote-integrity page: lockstep groups with their evidence, clearing a
+false alarm, running detection now."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from pnyx.consultations import service as consultations
+from pnyx.kernel.errors import Forbidden, Problem
+from pnyx.moderation import integrity
+
+from . import forms
+from .context import current_principal, db, require_tenant
+from .forms import now, say
+
+blp = Blueprint("integrity_pages", __name__, url_prefix="/admin")  # CSRF: forms.init_csrf
+
+# Service messages of vote integrity, in the reader's language (see forms.say).
+forms._say(
+    r"Too many requests: try again in (?P<n>\d+) seconds\.",
+    lambda n: _("Too many requests: try again in %(n)s seconds.", n=n),
+)
+forms._say(r"No such group\.", lambda: _("No such group."))
+
+
+@blp.before_request
+def _tenant_admins_only():
+    require_tenant()  # no tenant admin pages on the operator's host: 404
+    principal = current_principal()
+    if principal is None:
+        return redirect(url_for("pages.login", next=request.full_path.rstrip("?")))
+    if not principal.has_role("tenant_admin"):
+        raise Forbidden("Your role does not allow this.", code="forbidden")
+    return None
+
+
+def _page(consultation, status: int = 200, message: str | None = None):
+    views = integrity.groups_of(db(), consultation.id)
+    return render_template(
+        "admin/integrity.html",
+        consultation=consultation,
+        flagged=[v for v in views if v.record.status == "flagged"],
+        cleared=[v for v in views if v.record.status == "cleared"],
+        message=message,
+        done=request.args.get("done"),
+    ), status
+
+
+@blp.route("/c/<slug>/integrite")
+def groups(slug: str):
+    return _page(consultations.by_slug(db(), slug))
+
+
+@blp.route("/c/<slug>/integrite/<int:group_id>/clear", methods=["POST"])
+def clear(slug: str, group_id: int):
+    consultation = consultations.by_slug(db(), slug)
+    try:
+        integrity.clear_group(
+            db(), consultation.id, group_id, by=current_principal().email, now=now()
+        )
+    except Problem as exc:
+        db().rollback()
+        return _page(consultation, exc.status, say(exc.detail))
+    db().commit()
+    return redirect(url_for(".groups", slug=slug, done="cleared") + f"#group-{group_id}", 303)
+
+
+@blp.route("/c/<slug>/integrite/detect", methods=["POST"])
+def detect(slug: str):
+    consultation = consultations.by_slug(db(), slug)
+    db().commit()  # end this request's transaction: an inline job opens its own
+    integrity.request_detection(consultation.tenant_id, consultation.id)
+    return redirect(url_for(".groups", slug=slug, done="detect"), 303)

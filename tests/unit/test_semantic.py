@@ -1,0 +1,125 @@
+"""Semantic near-duplicates: word vectors of fr_core_news_md blended with the lexical index."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+from pnyx.moderation import semantic
+from pnyx.moderation.checks import DuplicateIndex, check_duplicates
+from pnyx.moderation.semantic import SemanticDuplicateIndex
+
+needs_model = pytest.mark.skipif(
+    not semantic.available(), reason=f"{semantic.MODEL_PACKAGE} is not installed"
+)
+
+PROPOSALS = {
+    1: "Il faut recruter davantage de professeurs",
+    2: "Il faut rénover les gymnases des collèges",
+    3: "Il faut ouvrir les crèches le samedi",
+    4: "Il faut interdire la chasse le dimanche",
+    5: "Il faut encadrer les prix de l'énergie",
+    6: "Il faut organiser plus de concerts gratuits en plein air",
+    7: "Il faut sanctionner les deux-roues trop bruyants en agglomération",
+    8: "Il faut installer des toilettes publiques gratuites",
+    9: "Il faut allonger les horaires d'ouverture des mairies",
+    10: "Il faut protéger les zones humides",
+}
+
+
+@pytest.fixture(scope="module")
+def index() -> SemanticDuplicateIndex:
+    return SemanticDuplicateIndex(PROPOSALS.items())
+
+
+def test_content_words_drop_prefix_elisions_and_function_words() -> None:
+    assert semantic.content_words("Il faut que l'État taxe les jets privés") == [
+        "état",
+        "taxe",
+        "jets",
+        "privés",
+    ]
+
+
+@needs_model
+def test_embeddings_are_unit_rows() -> None:
+    vectors = semantic.embed(["Il faut plus de bus", "Il faut", "Il faut xqzwv"])
+    assert vectors.shape == (3, 300) and vectors.dtype == np.float32
+    assert np.linalg.norm(vectors[0]) == pytest.approx(1.0, abs=1e-5)
+    assert not vectors[1].any() and not vectors[2].any()  # no known content word
+
+
+@needs_model
+def test_paraphrase_scores_above_unrelated(index: SemanticDuplicateIndex) -> None:
+    query = "Il faut réduire le bruit des motos en ville"
+    paraphrase, unrelated = PROPOSALS[7], PROPOSALS[5]
+    assert index.semantic_similarity(query, paraphrase) > index.semantic_similarity(
+        query, unrelated
+    )
+    assert index.similarity(query, paraphrase) > index.similarity(query, unrelated)
+    assert index.similarity(query, query) == pytest.approx(1.0, abs=1e-4)
+
+
+@needs_model
+def test_index_returns_the_paraphrase_in_its_top_5(index: SemanticDuplicateIndex) -> None:
+    query = "Il faut réduire le bruit des motos en ville"
+    top = index.similar(query, 5)
+    assert 7 in [pid for pid, _ in top] and top[0][0] == 7
+    assert top == index.similar_exact(query, 5)
+    lexical = DuplicateIndex(PROPOSALS.items())
+    assert index.similarity(query, PROPOSALS[7]) > lexical.similarity(query, PROPOSALS[7])
+
+
+@needs_model
+def test_add_replace_remove_and_exclude() -> None:
+    index = SemanticDuplicateIndex(PROPOSALS.items())
+    query = "Il faut embaucher plus d'enseignants"
+    assert index.similar(query, 1)[0][0] == 1
+    assert index.similar(query, 1, exclude=1)[0][0] != 1
+    index.remove(1)
+    assert 1 not in [pid for pid, _ in index.similar(query, 10)]
+    index.add(11, "Il faut embaucher plus d'enseignants")
+    index.add(11, "Il faut embaucher plus d'enseignants !")  # replaced, not duplicated
+    assert [pid for pid, _ in index.similar(query, 10)].count(11) == 1
+    assert index.similar(query, 1)[0][0] == 11
+    similar, findings = check_duplicates(query, index)
+    assert similar[0][0] == 11 and findings
+    assert SemanticDuplicateIndex().similar(query) == []
+
+
+def test_without_the_model_it_is_the_lexical_index() -> None:
+    query = "Il faut réduire le bruit des motos en ville"
+    lexical = DuplicateIndex(PROPOSALS.items())
+    fallback = SemanticDuplicateIndex(PROPOSALS.items(), use_model=False)
+    assert not fallback.semantic
+    assert fallback.similar(query, 5) == lexical.similar(query, 5)
+    assert fallback.similarity(query, PROPOSALS[7]) == lexical.similarity(query, PROPOSALS[7])
+
+
+def test_missing_package_logs_a_warning_and_falls_back(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(semantic, "_model", None)
+    monkeypatch.setattr(semantic, "_model_failed", False)
+    monkeypatch.setattr(semantic, "MODEL_PACKAGE", "no_such_model_package_xyz")
+    with caplog.at_level(logging.WARNING, logger=semantic.__name__):
+        index = SemanticDuplicateIndex(PROPOSALS.items())
+    assert not index.semantic
+    assert "lexical only" in caplog.text
+    assert index.similar(PROPOSALS[3], 1)[0][0] == 3
+    with pytest.raises(RuntimeError):
+        semantic.embed(["Il faut plus de bus"])
+
+
+def test_custom_embedder_is_used() -> None:
+    def embedder(texts):
+        out = np.zeros((len(texts), 2), dtype=np.float32)
+        for i, text in enumerate(texts):
+            out[i] = (1.0, 0.0) if "gymnase" in text or "sport" in text else (0.0, 1.0)
+        return out
+
+    index = SemanticDuplicateIndex(PROPOSALS.items(), embedder=embedder, semantic_weight=1.0)
+    assert index.semantic
+    assert index.similar("Il faut des équipements de sport", 1)[0][0] == 2
