@@ -8,6 +8,7 @@ from pathlib import Path
 
 from flask import Flask, g, request
 from flask_babel import Babel
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from pnyx.kernel.config import Config
 from pnyx.kernel.runtime import Kernel, set_kernel
@@ -50,6 +51,10 @@ def create_app(config: Config | None = None) -> Flask:
         BABEL_DEFAULT_LOCALE="fr",
         BABEL_DEFAULT_TIMEZONE=config.default_timezone,
     )
+    if config.proxy_hops:
+        # Client address, scheme and host from the trusted proxies (rate limits need the IP).
+        hops = config.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     kernel = Kernel(config)
     set_kernel(kernel)
     app.extensions["pnyx"] = kernel

@@ -39,3 +39,23 @@ def test_a_deleted_accounts_token_never_logs_in_a_newer_account(world):
     stale = world.client("alpha")
     stale.token = signed["token"]
     problem(stale.get("/api/v1/auth/me"), 401, "token_invalid")
+
+
+def test_client_address_comes_from_trusted_proxies_only(config):
+    from flask import request
+
+    from pnyx.app import create_app
+
+    def remote_addr():
+        return request.remote_addr or ""
+
+    for hops, expected in ((0, "127.0.0.1"), (1, "203.0.113.5")):
+        app = create_app(config.but(proxy_hops=hops))
+        app.add_url_rule("/_remote_addr", view_func=remote_addr)
+        response = app.test_client().get(
+            "/_remote_addr",
+            base_url="http://admin.pnyx.test",
+            headers={"X-Forwarded-For": "203.0.113.5"},
+        )
+        assert response.get_data(as_text=True) == expected
+        app.extensions["pnyx"].close()

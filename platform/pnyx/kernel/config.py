@@ -67,6 +67,8 @@ class Config:
     default_timezone: str
     host_cache_ttl: float
     store_prefix: str = "pnyx:"
+    # Reverse proxies in front of the app (ALB, nginx) whose X-Forwarded-* headers are trusted.
+    proxy_hops: int = 0
     testing: bool = False
     extra: dict = field(default_factory=dict)
 
@@ -123,6 +125,7 @@ class Config:
             default_timezone=env.get("DEFAULT_TIMEZONE") or "Europe/Paris",
             host_cache_ttl=float(env.get("HOST_CACHE_TTL") or 30),
             store_prefix=env.get("REDIS_PREFIX") or "pnyx:",
+            proxy_hops=int(env.get("PROXY_HOPS") or 0),
             testing=_flag(env.get("PNYX_TESTING")),
         )
 
