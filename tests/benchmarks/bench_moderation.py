@@ -347,7 +347,6 @@ def main() -> int:
     # Several moderators at once: every proposal served to one of them only.
     concurrent: list[float] = []
     served: list[int] = []
-    log: list = []
     lock = threading.Lock()
     barrier = threading.Barrier(THREADS)
 
@@ -358,7 +357,6 @@ def main() -> int:
             with lock:
                 concurrent.append(ms)
                 served.append(pid)
-                log.append((time.perf_counter(), who.email, pid))
             decide(who, pid, i)
 
     threads = [threading.Thread(target=worker, args=(moderators[n],)) for n in names[:THREADS]]
@@ -367,9 +365,6 @@ def main() -> int:
     for t in threads:
         t.join()
     twice = sorted(pid for pid, n in Counter(served).items() if n > 1)
-    for entry in log:
-        if entry[2] in twice:
-            print("DEBUG", entry)
     assert not twice and len(served) == THREADS * PER_THREAD, f"served twice: {twice}"
 
     p95, b95 = percentile(full, 0.95), percentile(base, 0.95)

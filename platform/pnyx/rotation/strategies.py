@@ -15,13 +15,18 @@ Strategies:
 - ``uniform``: uniform random among the eligible proposals.
 - ``makeorg``: Make.org's baseline; ~30 % new proposals (under the floor, oldest first), ~10 %
   the most controversial, the rest by Thompson sampling on Beta(k + 0.33, n − k + 1), k = agree.
-- ``apt`` (default): a thresholding bandit with a floor. First the proposals under the vote floor,
+- ``apt``: a thresholding bandit with a floor. First the proposals under the vote floor,
   fewest votes first, so every proposal reaches the floor before others run far ahead. Then the
   APT index of Locatelli, Gutzeit & Carpentier (2016), sqrt(n) × (gap + ε), lowest first, where
   gap is the distance from the estimated rates to the nearest rates of another zone. A vote
   settles two results, the voter's segment's zone and the overall zone: the priority is the
   lower of the two indices (see ``apt_priority``); without a known segment, the overall index.
   See ``RotationSettings.apt_epsilon`` for ε.
+- ``kg`` (default): knowledge gradient with the same floor. Past the floor, each proposal is
+  worth the expected rise, from one more vote, in the probability that its overall zone from the
+  point estimate is the true one (see ``kg_priority``): a fixed-budget classification rule. It
+  spends on proposals close to a threshold while one vote still moves that probability, and
+  leaves the clear ones at their first votes, where APT's ε keeps serving them.
 
 The zone rules and the certainty rule mirror ``pnyx.results.scores`` (this module may not import
 it; a unit test checks that both agree).
@@ -32,7 +37,7 @@ from __future__ import annotations
 import heapq
 import math
 import random
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -104,6 +109,8 @@ class RotationSettings:
     # apt: let a voter's segment steer their cards (True), or rank on the overall index alone,
     # which resolves overall zones better and segment zones worse (see the rotation benchmark).
     apt_segment_focus: bool = True
+    # Population share of each segment also serves kg: its overall estimate is post-stratified
+    # on them (as results are), and a vote counts for as much as it adds to that estimate.
     new_share: float = 0.3  # makeorg: share of new proposals (under the floor)
     controversial_share: float = 0.1  # makeorg: share of controversial proposals
 
@@ -443,22 +450,17 @@ def apt_priority(
     return min(apt_index(tally, epsilon) / math.sqrt(share), overall / gain)
 
 
-def choose_apt(
+def _floor_then_ranked(
     candidates: Sequence[Candidate],
-    segment: str | None,
     voted: AbstractSet[int],
-    size: int = 12,
-    settings: RotationSettings = DEFAULT_SETTINGS,
-    rng: random.Random | None = None,
+    size: int,
+    settings: RotationSettings,
+    rng: random.Random,
+    memo: dict[Candidate, tuple[int, float]],
+    rank_key: Callable[[Candidate], float],
 ) -> list[int]:
-    """Floor first (fewest votes first, oldest first), then lowest ``apt_priority``; ties random."""
-    rng = rng or random.Random()
-    share = settings.segment_shares.get(segment) if segment is not None else None
-    memo = _memo(
-        ("apt", segment, share, settings.apt_epsilon, settings.apt_segment_focus)
-        + _settings_key(settings),
-        len(candidates),
-    )
+    """The cards of apt and kg: the proposals under the floor (fewest votes first, oldest first),
+    then the others in rotation by ``rank_key``, lowest first; ties fall at random."""
     candidates = _rotated(candidates, rng)
     under_floor: list[tuple[float, int, int]] = []
     ranked: list[tuple[float, int]] = []
@@ -468,9 +470,7 @@ def choose_apt(
         entry = memo.get(c)
         if entry is None:
             kind = standing(c, settings)
-            key = (
-                float(c.tally.votes) if kind == UNDER_FLOOR else apt_priority(c, segment, settings)
-            )
+            key = float(c.tally.votes) if kind == UNDER_FLOOR else rank_key(c)
             entry = memo[c] = (kind, key)
         if entry[0] == IN_ROTATION:
             ranked.append((entry[1], position))
@@ -482,9 +482,164 @@ def choose_apt(
     return sequence.finish()
 
 
+def choose_apt(
+    candidates: Sequence[Candidate],
+    segment: str | None,
+    voted: AbstractSet[int],
+    size: int = 12,
+    settings: RotationSettings = DEFAULT_SETTINGS,
+    rng: random.Random | None = None,
+) -> list[int]:
+    """Floor first (fewest votes first, oldest first), then lowest ``apt_priority``; ties random."""
+    share = settings.segment_shares.get(segment) if segment is not None else None
+    memo = _memo(
+        ("apt", segment, share, settings.apt_epsilon, settings.apt_segment_focus)
+        + _settings_key(settings),
+        len(candidates),
+    )
+    return _floor_then_ranked(
+        candidates,
+        voted,
+        size,
+        settings,
+        rng or random.Random(),
+        memo,
+        lambda c: apt_priority(c, segment, settings),
+    )
+
+
+# --------------------------------------------------------------------------- knowledge gradient
+
+_MIN_VARIANCE = 0.02  # a rate's variance per vote is taken at least this (rates near 0 or 1)
+_SQRT_2PI = math.sqrt(2.0 * math.pi)
+
+
+def standardised_gap(agree: float, disagree: float, neutral: float) -> float:
+    """Distance from rates to the nearest rates of another zone, each rate's move counted in
+    standard deviations of one vote, sqrt(r (1 − r)) (largest coordinate move): the z-score of
+    the zone from n votes is this × sqrt(n)."""
+    rates = (agree, disagree, neutral)
+    zone = _zone(*rates)
+    cells = (_AD_CELLS, _AD_CELLS, _U_CELLS)
+    moves = []
+    for rate, bounds in zip(rates, cells, strict=True):
+        sd = math.sqrt(max(rate * (1.0 - rate), _MIN_VARIANCE))
+        moves.append([max(lo - rate, rate - hi, 0.0) / sd for lo, hi in bounds])
+    return min(
+        max(moves[0][i], moves[1][j], moves[2][k])
+        for i in range(3)
+        for j in range(3)
+        for k in range(2)
+        if _ZONE_BY_CELL[i][j][k] != zone
+    )
+
+
+def log_normal_loss(u: float) -> float:
+    """log L(u), L(u) = φ(u) − u (1 − Φ(u)) = E[(Z − u)+], the standard normal loss function
+    (u >= 0); its asymptotic series past 7, where the difference loses its digits."""
+    if u < 7.0:
+        tail = 0.5 * math.erfc(u / math.sqrt(2.0))
+        return math.log(math.exp(-u * u / 2.0) / _SQRT_2PI - u * tail)
+    v = 1.0 / (u * u)
+    series = 1.0 - 3.0 * v + 15.0 * v * v - 105.0 * v**3
+    return -u * u / 2.0 - math.log(_SQRT_2PI) + math.log(v) + math.log(series)
+
+
+def overall_view(
+    candidate: Candidate, settings: RotationSettings = DEFAULT_SETTINGS
+) -> tuple[float, float, float, float]:
+    """(agree, disagree, neutral, n) of the overall result as results estimate it: counts
+    post-stratified on ``segment_shares`` (as ``pnyx.results.scores.poststratify``: proportions
+    sum_s share_s k_s / n_s, size Kish's 1 / sum_s share_s^2 / n_s, segments without votes left
+    out), rates (k + 0.33)/(n + 1). The raw overall tally without shares, or when some votes have
+    no segment of the shares (voters of unknown territory)."""
+    shares = settings.segment_shares
+    tally = candidate.tally
+    present = [
+        (shares[s], t)
+        for s, t in candidate.segment_tallies.items()
+        if t.votes > 0 and shares.get(s, 0.0) > 0
+    ]
+    if not present or sum(t.votes for _, t in present) != tally.votes:
+        n = float(tally.votes)
+        counts: tuple[float, ...] = tuple(tally)
+    else:
+        weight_sum = sum(w for w, _ in present)
+        n = 1.0 / sum((w / weight_sum) ** 2 / t.votes for w, t in present)
+        counts = tuple(
+            sum(n * w / weight_sum * t[i] / t.votes for w, t in present) for i in range(3)
+        )
+    n1 = n + 1.0
+    return (
+        (counts[0] + VOTE_PRIOR) / n1,
+        (counts[1] + VOTE_PRIOR) / n1,
+        (counts[2] + VOTE_PRIOR) / n1,
+        n,
+    )
+
+
+def kg_gain(gap: float, n: float, weight: float = 1.0) -> float:
+    """log of the expected rise in the probability that the point zone is right, from one vote
+    worth ``weight`` votes on a proposal with ``n`` votes at standardised gap ``gap``.
+
+    Bayes with a flat prior on the signed distance d to the zone's boundary: d ~ N(μ, 1/n) in
+    vote standard deviations, μ = gap, and the point zone is right with probability Φ(μ sqrt n).
+    After m = ``weight`` more votes, μ' ~ N(μ, 1/n − 1/(n + m)) and the probability becomes
+    Φ(|μ'| sqrt(n + m)); its mean exceeds Φ(μ sqrt n) only through the chance of crossing the
+    boundary: with Y = μ' sqrt(n + m) ~ N(a, b^2), b = sqrt(m/n), the rise is
+    E[(1 − 2Φ(Y)) 1{Y < 0}] ≈ 2φ(0) b L(a/b), a/b ≈ gap n / sqrt(m). Large for a near-tie on few
+    votes, shrinking as 1/sqrt(n) when more votes leave it a tie, and vanishing fast once gap × n
+    is large: a clear proposal gets no more votes than the floor gave it.
+    """
+    n = max(n, 1.0)
+    return log_normal_loss(gap * n / math.sqrt(weight)) + 0.5 * math.log(weight / n)
+
+
+def kg_priority(
+    candidate: Candidate, segment: str | None, settings: RotationSettings = DEFAULT_SETTINGS
+) -> float:
+    """The kg value of one more vote on ``candidate`` by a voter of ``segment`` (log, highest
+    first): ``kg_gain`` on the overall result as results estimate it (``overall_view``). A vote
+    of a segment under-represented on the proposal adds more to the post-stratified estimate than
+    one of an over-represented segment: it counts as (share × n / n_segment)^2 votes (Kish, as in
+    ``apt_priority``), capped at 4; 1 without a segment or a share."""
+    agree, disagree, neutral, n = overall_view(candidate, settings)
+    weight = 1.0
+    share = settings.segment_shares.get(segment) if segment is not None else None
+    if share:
+        tally = candidate.segment_tallies.get(segment, EMPTY_TALLY)
+        ratio = (candidate.tally.votes + 1.0) / (tally.votes + 1.0)
+        weight = min(_MAX_GAIN, (share * ratio) ** 2)
+    return kg_gain(standardised_gap(agree, disagree, neutral), n, weight)
+
+
+def choose_kg(
+    candidates: Sequence[Candidate],
+    segment: str | None,
+    voted: AbstractSet[int],
+    size: int = 12,
+    settings: RotationSettings = DEFAULT_SETTINGS,
+    rng: random.Random | None = None,
+) -> list[int]:
+    """Floor first (fewest votes first, oldest first), then highest ``kg_priority``; ties
+    random."""
+    shares = tuple(sorted(settings.segment_shares.items()))
+    memo = _memo(("kg", segment, shares) + _settings_key(settings), len(candidates))
+    return _floor_then_ranked(
+        candidates,
+        voted,
+        size,
+        settings,
+        rng or random.Random(),
+        memo,
+        lambda c: -kg_priority(c, segment, settings),
+    )
+
+
 STRATEGIES: dict[str, Strategy] = {
+    "kg": choose_kg,
     "apt": choose_apt,
     "makeorg": choose_makeorg,
     "uniform": choose_uniform,
 }
-DEFAULT_STRATEGY = "apt"
+DEFAULT_STRATEGY = "kg"
