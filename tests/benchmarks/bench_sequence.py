@@ -1,20 +1,25 @@
 """Sequence latency under load on PostgreSQL, at scale, against a trivial endpoint.
 
 Run: ``PYTHONPATH=platform:. python tests/benchmarks/bench_sequence.py`` (or
-``make bench ONLY=sequence``). Needs PostgreSQL on 127.0.0.1:5432 (user ``postgres``, trust
-auth), Redis on 127.0.0.1:6379 and ``infra/create-test-db.sh``.
+``make bench ONLY=sequence_p95``: ``ONLY=sequence`` also runs the other scripts that mention
+sequences). Needs PostgreSQL on 127.0.0.1:5432 (user ``postgres``, trust auth), Redis on
+127.0.0.1:6379 and ``infra/create-test-db.sh``. ``BENCH_SEQ_REUSE=1`` keeps the data of an
+earlier run (to iterate on the code: loading takes 30–60 s).
 
 - setup: (re)creates the database ``pnyx_bench_seq`` and migrates it (owner role); one tenant
   (``bench.localhost``) and one open consultation through the services; then, at SQL level as
   the owner (row-level security is forced on it too: ``app.tenant_id`` is set in the loading
-  transaction), 3,000 authors and 150,000 voters (participants), 10,000 accepted proposals
-  (8 themes on ~60 % of them), 1,000,000 votes (each voter 1–20, at most one per proposal, on
+  transaction), 3,000 authors and 150,000 participants to vote, 10,000 accepted proposals
+  (8 themes on ~60 % of them), 1,000,000 votes (by ~145,000 of them, each 1–20 votes (mostly
+  few), the draw cut at exactly 1,000,000; at most one per proposal, on
   the 9,500 oldest proposals: the 500 newest have none, as new ones would), the 11 counter rows
   of each proposal computed from the votes in one ``INSERT … SELECT … GROUP BY GROUPING SETS``,
   then ANALYZE.
 - Pnyx (``pnyx.wsgi:app``) is served by gunicorn as in ``bench_vote_throughput`` (2 gthread
   workers × 4 threads), on PostgreSQL as ``pnyx_app`` (RLS on) and Redis (database 9, flushed
-  first): the sequence pools follow the change log in Redis.
+  first): the sequence pools follow the change log in Redis. Jobs are only enqueued (JOBS_MODE
+  rq, no worker): web processes do not run them (the lockstep detection, every 500 votes, reads
+  every vote of the consultation; inline it would run inside the 500th vote's request).
 - load: CLIENTS processes, each one keep-alive connection, WARMUP s unmeasured (every worker
   builds its pool then) and DURATION s measured. Each client plays voters one after the other:
   mostly existing participants with 1–20 votes of history (session cookies signed with the
@@ -26,8 +31,10 @@ auth), Redis on 127.0.0.1:6379 and ``infra/create-test-db.sh``.
 - baseline ("hello"): ``GET /static/pnyx.css`` on the tenant host, the app's cheapest route
   (host → tenant from the per-process cache, a static file), same server, same clients.
 
-Prints ``bench sequence_p95: <ms> ms ratio <r> vs hello`` (r = sequence GETs/s over hello
-GETs/s), ``bench sequence_p50: <ms> ms`` and a table. Bounded: stops within DEADLINE seconds,
+Prints ``bench sequence_p95: <ms> ms ratio <r> vs hello`` (r = sequence GETs/s of the mixed
+run over hello GETs/s), ``bench sequence_p50: <ms> ms``, a table of rates and latencies, and
+the CPU time per request of the gunicorn workers and of the database's backends (less
+sensitive than latencies to whatever else the machine runs). Bounded: stops within DEADLINE seconds,
 stops every server it started. Traffic goes to 127.0.0.1 only.
 """
 
@@ -668,7 +675,8 @@ def main() -> int:
         f"   ({CLIENTS} client processes: {DURATION:.0f} s of sequences and votes after "
         f"{WARMUP:.0f} s warm-up, {seq['fresh']} fresh voters and the rest with history; then "
         f"{HELLO_DURATION:.0f} s of hello; gunicorn 2 gthread workers × 4 threads; "
-        f"{time.monotonic() - started:.0f} s in all)"
+        f"{time.monotonic() - started:.0f} s in all; load average {os.getloadavg()[0]:.1f} "
+        f"on {os.cpu_count()} CPUs)"
     )
     errors = seq["errors"] + hello["errors"]
     if errors:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter
+from statistics import NormalDist
 
 import pytest
 
@@ -19,6 +21,11 @@ from pnyx.rotation.strategies import (
     apt_priority,
     is_certain,
     is_settled,
+    kg_gain,
+    kg_priority,
+    log_normal_loss,
+    overall_view,
+    standardised_gap,
 )
 
 SETTINGS = RotationSettings(segments=SEGMENTS, segment_shares={"rural": 0.5, "medium": 0.3})
@@ -134,10 +141,11 @@ def test_tags_do_not_repeat_while_alternatives_exist(name: str):
     assert len(STRATEGIES[name](same, None, set(), 12, SETTINGS, random.Random(5))) == 12
 
 
-def test_apt_serves_the_floor_first_fewest_votes_first():
+@pytest.mark.parametrize("name", ["apt", "kg"])
+def test_apt_and_kg_serve_the_floor_first_fewest_votes_first(name: str):
     tested = [candidate(pid, Tally(12, 10, 3)) for pid in range(1, 101)]
     new = [candidate(100 + k, Tally(k, 0, 0)) for k in range(10)]  # 0..9 votes
-    chosen = STRATEGIES["apt"](tested + new, "rural", set(), 12, SETTINGS, random.Random(6))
+    chosen = STRATEGIES[name](tested + new, "rural", set(), 12, SETTINGS, random.Random(6))
     assert chosen[:10] == [100, 101, 102, 103, 104, 105, 106, 107, 108, 109]
     assert all(pid <= 100 for pid in chosen[10:])
 
@@ -207,8 +215,129 @@ def test_nothing_to_serve(name: str):
 
 
 def test_registry():
-    assert set(STRATEGIES) == {"apt", "makeorg", "uniform"}
-    assert DEFAULT_STRATEGY == "apt"
+    assert set(STRATEGIES) == {"kg", "apt", "makeorg", "uniform"}
+    assert DEFAULT_STRATEGY == "kg"
+
+
+# --------------------------------------------------------------------------- kg
+
+
+def test_normal_loss_function():
+    phi = NormalDist()
+
+    def loss(u: float) -> float:  # E[(Z - u)+] by the midpoint rule
+        steps, top = 20000, u + 12.0
+        width = (top - u) / steps
+        return sum(
+            (x - u) * phi.pdf(x) * width for x in (u + (i + 0.5) * width for i in range(steps))
+        )
+
+    for u in (0.0, 0.5, 1.0, 2.0, 4.0, 6.0):
+        assert log_normal_loss(u) == pytest.approx(math.log(loss(u)), abs=1e-4)
+    assert log_normal_loss(0.0) == pytest.approx(math.log(1 / math.sqrt(2 * math.pi)))
+    # The asymptotic series takes over at 7 without a jump, and keeps decreasing.
+    assert log_normal_loss(7.0 - 1e-9) == pytest.approx(log_normal_loss(7.0), abs=2e-3)
+    values = [log_normal_loss(u / 4) for u in range(200)]
+    assert all(a > b for a, b in zip(values, values[1:], strict=False))
+
+
+def test_kg_gain_is_the_bayes_rise_of_the_probability_of_the_right_zone():
+    """One vote's expected rise of Φ(|μ| sqrt n) under the flat-prior posterior, integrated."""
+    phi = NormalDist()
+
+    def exact(gap: float, n: int) -> float:
+        z, rho = gap * math.sqrt(n), (n + 1) / n
+        a, b = z * math.sqrt(rho), math.sqrt(rho - 1)
+        steps = 4000
+        mean = sum(
+            phi.pdf(x) * phi.cdf(abs(a + b * x)) * 16 / steps
+            for x in (-8 + 16 * (i + 0.5) / steps for i in range(steps))
+        )
+        return mean - phi.cdf(z)
+
+    for n in (10, 20, 60, 200):
+        for gap in (0.0, 0.02, 0.05, 0.1):
+            rise = exact(gap, n)
+            if rise > 1e-3:
+                assert 0.95 < math.exp(kg_gain(gap, n)) / rise < 1.2, (n, gap)
+
+
+def test_kg_gain_is_small_for_settled_proposals_and_shrinks_on_lasting_ties():
+    # At a given size, the closer the better; a tie is worth less the more votes it has had...
+    assert kg_gain(0.0, 40) > kg_gain(0.05, 40) > kg_gain(0.2, 40)
+    assert kg_gain(0.0, 40) > kg_gain(0.0, 400)
+    # ... and once gap × n is large, one vote can no longer change the zone: nothing left.
+    assert kg_gain(0.3, 60) < math.log(1e-30)
+    # A vote worth more (a segment under-represented on the proposal) is worth more.
+    assert kg_gain(0.05, 40, 2.0) > kg_gain(0.05, 40, 1.0) > kg_gain(0.05, 40, 0.5)
+
+
+def test_standardised_gap_counts_moves_in_standard_deviations():
+    # agree .55 → .6 is 0.05 / sqrt(.55 × .45); the other rates are far from their thresholds.
+    assert standardised_gap(0.55, 0.3, 0.15) == pytest.approx(0.05 / math.sqrt(0.55 * 0.45))
+    assert standardised_gap(0.6, 0.3, 0.1) == 0.0
+    rng = random.Random(13)
+    for _ in range(500):
+        agree, disagree = rng.random(), rng.random()
+        neutral = rng.random()
+        gap = standardised_gap(agree, disagree, neutral)
+        margin = scores._margin(agree, disagree, neutral)
+        assert margin / 0.5 - 1e-12 <= gap <= margin / math.sqrt(0.02) + 1e-12
+
+
+def test_overall_view_is_the_post_stratified_estimate_of_results():
+    shares = {"rural": 0.55, "medium": 0.27, "urban": 0.18}
+    settings = RotationSettings(segments=SEGMENTS, segment_shares=shares)
+    parts = {"rural": Tally(30, 5, 5), "medium": Tally(5, 10, 5), "urban": Tally(2, 2, 6)}
+    overall = Tally(*(sum(t[i] for t in parts.values()) for i in range(3)))
+    c = candidate(1, overall, segment_tallies=parts)
+    expected = scores.poststratify({s: scores.VoteCounts(*t) for s, t in parts.items()}, shares)
+    r = scores.rates(expected)
+    assert overall_view(c, settings) == pytest.approx(
+        (r.agree, r.disagree, r.neutral, expected.votes)
+    )
+    # Votes of voters without a known segment: the raw overall tally.
+    more = candidate(
+        1, Tally(overall.agree + 3, overall.disagree, overall.neutral), segment_tallies=parts
+    )
+    assert overall_view(more, settings)[3] == more.tally.votes
+    assert overall_view(c, RotationSettings())[3] == overall.votes
+
+
+def test_kg_leaves_clear_proposals_and_spends_on_close_ones():
+    near = Tally(30, 12, 8)  # agree ≈ .6: consensus or controversy
+    clear = Tally(30, 2, 3)  # agree ≈ .85
+    pool = [candidate(pid, near if pid % 2 else clear) for pid in range(1, 201)]
+    rng = random.Random(7)
+    for segment in (None, *SEGMENTS):
+        chosen = STRATEGIES["kg"](pool, segment, set(), 12, SETTINGS, rng)
+        assert all(pid % 2 for pid in chosen)
+
+
+def test_kg_keeps_serving_a_tie_that_apt_gives_up_and_drops_what_votes_already_show():
+    """The difference with apt: a vote on a proposal whose zone 40 votes already show (agree .7,
+    0.1 above the threshold) almost never changes it; one more on a tie, even at 200 votes, may.
+    apt's ε ranks the tie after it."""
+    tie = candidate(1, Tally(120, 40, 40))  # agree .6
+    shown = candidate(2, Tally(28, 8, 4))  # agree .7
+    assert kg_priority(tie, None, SETTINGS) > kg_priority(shown, None, SETTINGS)
+    assert apt_priority(tie, None, SETTINGS) > apt_priority(shown, None, SETTINGS)
+
+
+def test_kg_sends_a_voter_where_their_segment_is_missing():
+    shares = {"rural": 0.55, "medium": 0.27, "urban": 0.18}
+    settings = RotationSettings(segments=SEGMENTS, segment_shares=shares)
+    overall = Tally(22, 10, 8)
+    few_urban = {"rural": Tally(15, 6, 4), "medium": Tally(6, 3, 3), "urban": Tally(1, 1, 1)}
+    many_urban = {"rural": Tally(6, 3, 3), "medium": Tally(6, 3, 3), "urban": Tally(10, 4, 2)}
+    pool = [
+        candidate(pid, overall, segment_tallies=few_urban if pid % 2 else many_urban)
+        for pid in range(1, 101)
+    ]
+    urban = STRATEGIES["kg"](pool, "urban", set(), 12, settings, random.Random(8))
+    rural = STRATEGIES["kg"](pool, "rural", set(), 12, settings, random.Random(8))
+    assert all(pid % 2 == 1 for pid in urban)
+    assert all(pid % 2 == 0 for pid in rural)
 
 
 def test_zones_and_certainty_agree_with_the_scores_module():
@@ -277,6 +406,15 @@ def test_simulation_drives_any_router_and_reports_each_vote():
     # Every voter's votes are on distinct proposals.
     per_voter = Counter((v[0], v[2]) for v in votes)
     assert max(per_voter.values()) == 1
+
+
+def test_kg_beats_apt_and_uniform_in_a_small_simulation():
+    kg = simulate("kg", n_proposals=300, budget_per_proposal=60, seed=5)
+    apt = simulate("apt", n_proposals=300, budget_per_proposal=60, seed=5)
+    uniform = simulate("uniform", n_proposals=300, budget_per_proposal=60, seed=5)
+    assert kg.zone_error < apt.zone_error < uniform.zone_error
+    assert kg.floor_before_ceiling
+    assert kg.votes_min < apt.votes_min
 
 
 def test_apt_beats_uniform_in_a_small_simulation():

@@ -7,9 +7,10 @@ request reads the log's length — one round trip — and reloads only the propo
 its copy; a newly accepted proposal enters sequences at the next request, in any process. When
 the log grows long, it starts a new epoch and every process rebuilds its pool once.
 
-With the default strategy (apt), each pool also keeps its candidates in apt's order, per voter
-segment and settings (``_AptRanking``), updated with the pool: a sequence then hands the strategy
-only the heads of the rankings it can possibly read, instead of every candidate.
+With the strategies that read ranked lists (kg, the default, and apt), each pool also keeps its
+candidates in the strategy's order, per voter segment and settings (``_Ranking``), updated with
+the pool: a sequence then hands the strategy only the heads of the rankings it can possibly read,
+instead of every candidate.
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ from .strategies import (
     Tally,
     apt_priority,
     choose_apt,
+    choose_kg,
+    kg_priority,
     standing,
 )
 
@@ -76,13 +79,25 @@ class RotationConfig:
 
 
 def config_of(consultation: Consultation) -> RotationConfig:
-    """A consultation's rotation settings (``settings["rotation"]``), with the defaults."""
+    """A consultation's rotation settings (``settings["rotation"]``), with the defaults.
+
+    Rotation settles a proposal only once its zone is certain overall and in every territory
+    segment, and weighs the segments by their census shares (France, by size of commune: about
+    55 % of the population in communes under 20,000 inhabitants, 27 % in towns of
+    20,000–100,000, 18 % in cities over 100,000; as in ``pnyx.rotation.simulation``): kg
+    post-stratifies its overall estimate on them (``pnyx.results.scores.poststratify``; the raw
+    tally when some votes have no known territory), apt weighs a voter's segment by them.
+    No budget or horizon is needed: kg's index depends only on each proposal's votes.
+    """
     raw = (consultation.settings or {}).get("rotation") or {}
     return RotationConfig(
         strategy=raw.get("strategy", DEFAULT_STRATEGY),
         sequence_size=int(raw.get("sequence_size", DEFAULT_SEQUENCE)),
         settings=RotationSettings(
-            vote_floor=int(raw.get("vote_floor", 10)), vote_cap=int(raw.get("vote_cap", 1500))
+            vote_floor=int(raw.get("vote_floor", 10)),
+            vote_cap=int(raw.get("vote_cap", 1500)),
+            segments=TERRITORY_SEGMENTS,
+            segment_shares={"rural": 0.55, "medium": 0.27, "urban": 0.18},
         ),
     )
 
@@ -214,25 +229,36 @@ def load_candidates(
     return found
 
 
-def _settings_key(segment: str | None, settings: RotationSettings) -> tuple:
-    """What apt's order depends on: the voter's segment and every setting (mappings as items)."""
+# The strategies that pick from two rankings (``strategies._floor_then_ranked``): those under the
+# floor by (votes, age), then those in rotation by a rank key, lowest first, ties at random. Each
+# with its rank key for a voter's segment and the settings, as the strategy computes it.
+RANKED_STRATEGIES = {
+    choose_kg: lambda segment, settings: lambda c: -kg_priority(c, segment, settings),
+    choose_apt: lambda segment, settings: lambda c: apt_priority(c, segment, settings),
+}
+
+
+def _settings_key(strategy, segment: str | None, settings: RotationSettings) -> tuple:
+    """What a ranking depends on: the strategy, the voter's segment and every setting."""
     values = []
     for f in dataclasses.fields(settings):
         value = getattr(settings, f.name)
         values.append(tuple(sorted(value.items())) if isinstance(value, Mapping) else value)
-    return (segment, *values)
+    return (strategy, segment, *values)
 
 
-class _AptRanking:
-    """A pool's candidates in the order apt reads them, for one voter segment and settings.
+class _Ranking:
+    """A pool's candidates in the order a ranked strategy reads them, for one voter segment and
+    settings.
 
-    Two sorted lists, as in ``strategies.choose_apt``: those under the floor by (votes, age), and
-    those in rotation by ``apt_priority`` (ties: proposal id, shuffled away when served); those
-    out of rotation are left out. Updated as the pool's candidates change (under the pool's lock).
+    Two sorted lists, as in ``strategies._floor_then_ranked``: those under the floor by (votes,
+    age), and those in rotation by the strategy's rank key (ties: proposal id, shuffled away when
+    served); those out of rotation are left out. Updated as the pool's candidates change (under
+    the pool's lock).
     """
 
-    def __init__(self, segment: str | None, settings: RotationSettings, candidates) -> None:
-        self.segment = segment
+    def __init__(self, rank_key, settings: RotationSettings, candidates) -> None:
+        self.rank_key = rank_key
         self.settings = settings
         self.keys: dict[int, tuple[int, tuple]] = {}
         self.under: list[tuple] = []
@@ -257,8 +283,7 @@ class _AptRanking:
                 candidate.proposal_id,
             )
         if kind == IN_ROTATION:
-            priority = apt_priority(candidate, self.segment, self.settings)
-            return kind, (priority, candidate.proposal_id)
+            return kind, (self.rank_key(candidate), candidate.proposal_id)
         return None
 
     def update(self, proposal_id: int, candidate: Candidate | None) -> None:
@@ -280,8 +305,8 @@ class _AptRanking:
         self, candidates: Mapping[int, Candidate], voted: AbstractSet[int], reach: int
     ) -> list[Candidate]:
         """The first ``reach`` candidates of each ranking the voter did not vote on; the ranking
-        in rotation goes on to the end of the last group of equal priorities (apt breaks ties at
-        random: it must see the whole group)."""
+        in rotation goes on to the end of the last group of equal keys (the strategy breaks ties
+        at random: it must see the whole group)."""
         head: list[Candidate] = []
         for ranked, ties in ((self.under, False), (self.rotation, True)):
             taken, last = 0, None
@@ -305,7 +330,7 @@ class _Pool:
     position: int
     candidates: dict[int, Candidate]
     lock: threading.Lock = field(default_factory=threading.Lock)
-    rankings: dict[tuple, _AptRanking] = field(default_factory=dict)
+    rankings: dict[tuple, _Ranking] = field(default_factory=dict)
     authors: Counter = field(default_factory=Counter)
     _most_by_author: int | None = None
 
@@ -331,32 +356,34 @@ class _Pool:
             self._most_by_author = max(self.authors.values(), default=0)
         return self._most_by_author
 
-    def apt_heads(
+    def heads(
         self,
+        strategy,
         segment: str | None,
         settings: RotationSettings,
         voted: AbstractSet[int],
         size: int,
         rng: random.Random,
     ) -> list[Candidate]:
-        """The only candidates ``choose_apt`` can pick for this voter, in random order.
+        """The only candidates a ranked strategy can pick for this voter, in random order.
 
-        apt reads its two rankings in order, one card per author: from each it reads at most
+        It reads its two rankings in order, one card per author: from each it reads at most
         ``LOOKAHEAD × size`` candidates it examines, ``size`` more when completing the sequence,
         and those it skips because their author already has a card (at most ``size`` authors ×
         the most candidates of one author). Given that head of each ranking (voted proposals
         left out, ties whole) it picks what it would pick among all the candidates; the random
         order lets it break ties of priority at random as it does among all of them.
         """
-        key = _settings_key(segment, settings)
+        key = _settings_key(strategy, segment, settings)
         reach = LOOKAHEAD * size + size
         with self.lock:
             ranking = self.rankings.get(key)
             if ranking is None:
                 if len(self.rankings) >= MAX_RANKINGS:
                     self.rankings.clear()
-                ranking = self.rankings[key] = _AptRanking(
-                    segment, settings, self.candidates.values()
+                rank_key = RANKED_STRATEGIES[strategy](segment, settings)
+                ranking = self.rankings[key] = _Ranking(
+                    rank_key, settings, self.candidates.values()
                 )
             reach += size * self.most_by_author()
             head = ranking.heads(self.candidates, voted, reach)
@@ -528,8 +555,8 @@ def sequence(
         voted = voted_ids(session, consultation.id, voter)
     segment = voter.territory if voter.territory in TERRITORY_SEGMENTS else None
     strategy = STRATEGIES.get(config.strategy, STRATEGIES[DEFAULT_STRATEGY])
-    if strategy is choose_apt:
-        candidates = pool.apt_heads(segment, config.settings, voted, size, rng)
+    if strategy in RANKED_STRATEGIES:
+        candidates = pool.heads(strategy, segment, config.settings, voted, size, rng)
     else:
         candidates = list(pool.candidates.values())
     chosen = strategy(candidates, segment, voted, size, config.settings, rng)

@@ -136,6 +136,13 @@ def make_population(
     All four zones occur (overall, about consensus .3, controversy .35, limbo .25, rejection
     .1), and the continuous draw puts many proposals near a threshold: about 30 % of them, and
     of the (proposal, segment) pairs, lie within 0.05 of another zone (largest coordinate move).
+    That share is not a choice made for or against any strategy: the zone thresholds (agree or
+    disagree .6, .15; neutral .4) are set by the product, not by the voters, and any smooth
+    distribution of rates puts a share of proposals within δ of them that grows as 2δ × its
+    density there; the thresholds sit in the bulk of plausible rates (most proposals gather a
+    majority of agreement, a fifth to a third of neutral votes), where that density is high.
+    Nothing in what is known of consultations says rates avoid the thresholds, so the
+    generator does not thin them out.
     Authors: about one for every 1.3 proposals; one or two tags among sixty keywords.
     """
     rng = random.Random(f"population-{seed}")

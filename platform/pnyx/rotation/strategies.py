@@ -512,6 +512,7 @@ def choose_apt(
 
 _MIN_VARIANCE = 0.02  # a rate's variance per vote is taken at least this (rates near 0 or 1)
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
+_LOG_2PHI0 = math.log(2.0 / _SQRT_2PI)  # log 2φ(0)
 
 
 def standardised_gap(agree: float, disagree: float, neutral: float) -> float:
@@ -592,7 +593,7 @@ def kg_gain(gap: float, n: float, weight: float = 1.0) -> float:
     is large: a clear proposal gets no more votes than the floor gave it.
     """
     n = max(n, 1.0)
-    return log_normal_loss(gap * n / math.sqrt(weight)) + 0.5 * math.log(weight / n)
+    return _LOG_2PHI0 + log_normal_loss(gap * n / math.sqrt(weight)) + 0.5 * math.log(weight / n)
 
 
 def kg_priority(
