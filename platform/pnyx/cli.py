@@ -138,6 +138,69 @@ def worker(queues: tuple[str, ...], burst: bool) -> None:
 
 
 @main.command()
+@click.option("--strategy", default=None, help="Rotation strategy (default: the platform's).")
+@click.option("--proposals", "n_proposals", default=200, show_default=True, type=int)
+@click.option("--budget", default=60.0, show_default=True, help="Votes per proposal on average.")
+@click.option("--seed", "seeds", multiple=True, type=int, default=(1,), show_default=True)
+@click.option(
+    "--through-service/--pure",
+    default=True,
+    show_default=True,
+    help="Vote through the real sequence and vote services (a scratch SQLite database unless "
+    "DATABASE_URL is set), or in memory with the same strategies.",
+)
+def simulate(strategy, n_proposals, budget, seeds, through_service) -> None:
+    """Simulate a consultation: a synthetic population with known true rates votes through
+    rotation; report the zone error against the truth, the vote spread and the votes spent."""
+    import os
+    import tempfile
+
+    from pnyx.kernel.runtime import Kernel, set_kernel
+    from pnyx.rotation import simulate as through
+    from pnyx.rotation.simulation import simulate as in_memory
+    from pnyx.rotation.strategies import DEFAULT_STRATEGY, STRATEGIES
+
+    strategy = strategy or DEFAULT_STRATEGY
+    if strategy not in STRATEGIES:
+        raise click.ClickException(f"unknown strategy {strategy!r}: {', '.join(STRATEGIES)}")
+    env = dict(os.environ)
+    if through_service and not env.get("DATABASE_URL"):
+        scratch = tempfile.mkdtemp(prefix="pnyx-sim-")
+        env.update(DATABASE_URL=f"sqlite:///{scratch}/sim.db", PNYX_VAR_DIR=scratch)
+    config = Config.from_env(env)
+    if through_service:
+        upgrade(config)
+    kernel = Kernel(config) if through_service else None
+    if kernel is not None:
+        set_kernel(kernel)  # pools follow the change log of this kernel's store
+    click.echo(f"strategy {strategy}: {n_proposals} proposals, {budget:g} votes each on average")
+    for seed in seeds:
+        total = round(n_proposals * budget)
+        with click.progressbar(length=total, label=f"seed {seed}", show_pos=True) as bar:
+            if through_service:
+                report = through.run(
+                    kernel.db,
+                    kernel.store,
+                    kernel.signer,
+                    strategy=strategy,
+                    n_proposals=n_proposals,
+                    budget_per_proposal=budget,
+                    seed=seed,
+                    on_vote=lambda: bar.update(1),
+                )
+            else:
+                report = in_memory(strategy, n_proposals, budget, seed)
+                bar.update(total)
+        segments = ", ".join(f"{s} {e:.3f}" for s, e in report.zone_error_by_segment.items())
+        click.echo(
+            f"seed {seed}: zone error {report.zone_error:.3f} ({segments}); votes spent "
+            f"{report.votes_spent} by {report.voters} voters; per proposal min "
+            f"{report.votes_min} / median {report.votes_median:g} / max {report.votes_max}; "
+            f"floor before 100: {'yes' if report.floor_before_ceiling else 'no'}"
+        )
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--no-serve", is_flag=True, help="Migrate and seed only.")
