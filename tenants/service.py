@@ -183,6 +183,13 @@ class HostResolver:
         with self._lock:
             self._cache.clear()
 
+    def cached(self, host: str) -> tuple[bool, ResolvedTenant | None]:
+        """(found, tenant) from the cache alone: no database work on a hit."""
+        hit = self._cache.get(host)
+        if hit and hit[0] > time.monotonic():
+            return True, hit[1]
+        return False, None
+
     def resolve(self, session: TenantSession, host: str) -> ResolvedTenant | None:
         now = time.monotonic()
         hit = self._cache.get(host)

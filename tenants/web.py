@@ -23,8 +23,10 @@ def init_app(app: Flask) -> HostResolver:
         if host == config.operator_host:
             g.tenant, g.realm = None, "operator"
             return None
-        with kernel().db.session() as lookup:
-            tenant = resolver.resolve(lookup, host)
+        found, tenant = resolver.cached(host)
+        if not found:
+            with kernel().db.session() as lookup:
+                tenant = resolver.resolve(lookup, host)
         if tenant is None:
             g.tenant, g.realm = None, "unknown"
             raise NotFound(f"No consultation platform answers at {host}.", code="unknown_host")

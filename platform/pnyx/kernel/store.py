@@ -29,6 +29,11 @@ class RedisStore:
     """Keys are prefixed so that several deployments (or test runs) can share one Redis."""
 
     _CAD = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+    _INCR = (
+        "local n = redis.call('incr', KEYS[1]) "
+        "if n == 1 and tonumber(ARGV[1]) > 0 then redis.call('pexpire', KEYS[1], ARGV[1]) end "
+        "return n"
+    )
     _CAE = (
         "if redis.call('get', KEYS[1]) == ARGV[1] then "
         "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
@@ -41,6 +46,7 @@ class RedisStore:
         self.prefix = prefix
         self._cad = self.redis.register_script(self._CAD)
         self._cae = self.redis.register_script(self._CAE)
+        self._incr = self.redis.register_script(self._INCR)
 
     def _k(self, key: str) -> str:
         return self.prefix + key
@@ -59,11 +65,8 @@ class RedisStore:
             self.redis.delete(*(self._k(k) for k in keys))
 
     def incr(self, key: str, *, ttl: float | None = None) -> int:
-        pipe = self.redis.pipeline()
-        pipe.incr(self._k(key))
-        if ttl:
-            pipe.pexpire(self._k(key), int(ttl * 1000), nx=True)
-        return int(pipe.execute()[0])
+        """One round trip: the counter, with its expiry set when it is created."""
+        return int(self._incr(keys=[self._k(key)], args=[int(ttl * 1000) if ttl else 0]))
 
     def rpush(self, key: str, *values: str) -> int:
         return int(self.redis.rpush(self._k(key), *values))

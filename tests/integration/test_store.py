@@ -1,0 +1,49 @@
+"""The shared store means the same on Redis and in memory."""
+
+import os
+import time
+
+import pytest
+
+from pnyx.kernel.store import MemoryStore, RedisStore
+
+BACKENDS = ["memory"] + (["redis"] if os.environ.get("REDIS_URL") else [])
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request):
+    if request.param == "memory":
+        yield MemoryStore()
+        return
+    store = RedisStore(os.environ["REDIS_URL"], prefix=f"test-store-{time.monotonic_ns()}:")
+    yield store
+    for key in store.redis.scan_iter(store.prefix + "*"):
+        store.redis.delete(key)
+
+
+def test_counters_expire_with_their_first_window(store):
+    assert [store.incr("c", ttl=0.2) for _ in range(3)] == [1, 2, 3]
+    time.sleep(0.3)
+    assert store.incr("c", ttl=0.2) == 1
+    assert store.incr("forever") == 1 and store.incr("forever") == 2
+
+
+def test_set_only_new_and_compare_operations(store):
+    assert store.set("lock", "a", ttl=5, only_new=True)
+    assert not store.set("lock", "b", ttl=5, only_new=True)
+    assert store.get("lock") == "a"
+    assert not store.compare_and_expire("lock", "b", 10)
+    assert store.compare_and_expire("lock", "a", 0.2)
+    assert not store.compare_and_delete("lock", "b")
+    assert store.compare_and_delete("lock", "a") and store.get("lock") is None
+    store.set("short", "x", ttl=0.1)
+    time.sleep(0.2)
+    assert store.get("short") is None
+
+
+def test_lists(store):
+    assert store.rpush("log", "1", "2") == 2 and store.rpush("log", "3") == 3
+    assert store.llen("log") == 3 and store.lrange("log", 1, 2) == ["2", "3"]
+    assert store.lrange("log", 0, -1) == ["1", "2", "3"]
+    store.delete("log")
+    assert store.llen("log") == 0
