@@ -132,6 +132,12 @@ class HostClient:
     def delete(self, path, **kw):
         return self.open("DELETE", path, **kw)
 
+    def post_form(self, path: str, data: dict, **kw):
+        """POST a page form with the session's CSRF token, as the page would have carried it."""
+        with self.client.session_transaction(base_url=f"http://{self.host}") as session:
+            token = session.setdefault("csrf", "test-csrf-token")
+        return self.post(path, data={"csrf_token": token, **data}, **kw)
+
     def login(self, email: str, password: str = PASSWORD) -> HostClient:
         response = self.post("/api/v1/auth/token", json={"email": email, "password": password})
         assert response.status_code == 201, response.get_json()

@@ -82,7 +82,8 @@ def create_app(config: Config | None = None) -> Flask:
     for face in (consultation_pages, account_pages, admin_pages, integrity_pages, moderation_pages):
         app.register_blueprint(face.blp)
     forms.init_csrf(
-        app, {"consultation", "account_pages", "admin", "integrity_pages", "moderation_desk"}
+        app,
+        {"pages", "consultation", "account_pages", "admin", "integrity_pages", "moderation_desk"},
     )
     forms.init_filters(app)
     init_theme(app)

@@ -72,7 +72,7 @@ def csrf(client, path="/inscription") -> str:
 
 
 def page_login(client, email, password=PASSWORD):
-    response = client.post("/login", data={"email": email, "password": password})
+    response = client.post_form("/login", data={"email": email, "password": password})
     assert response.status_code == 302, response.get_data(as_text=True)
     return client
 

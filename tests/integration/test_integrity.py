@@ -129,7 +129,7 @@ def test_proposals_are_limited_per_account_in_the_api_and_on_the_page(world, dat
     assert body["limit"] == "proposal_account"
     # The page says it next to the form and keeps the text.
     page = world.client("alpha")
-    page.post("/login", data={"email": "citizen@alpha.test", "password": PASSWORD})
+    page.post_form("/login", data={"email": "citizen@alpha.test", "password": PASSWORD})
     form = page.get(f"/c/{c.slug}/proposer").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
     text = "Il faut des bancs dans les parcs"
@@ -296,7 +296,7 @@ def test_the_admin_page_shows_the_evidence_and_clears_a_group(world, attacked):
     cid, _ids, brigade, _honest, _targets = attacked
     integrity.run_detection(world.alpha_id, cid)
     page = world.client("alpha")
-    page.post("/login", data={"email": "admin@alpha.test", "password": PASSWORD})
+    page.post_form("/login", data={"email": "admin@alpha.test", "password": PASSWORD})
     html = page.get("/admin/c/territoire/integrite").get_data(as_text=True)
     assert f"{len(brigade)}" in html and "Il faut la proposition numéro" in html
     token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
@@ -308,7 +308,7 @@ def test_the_admin_page_shows_the_evidence_and_clears_a_group(world, attacked):
     assert 'action="/admin/c/territoire/integrite/' + "" in html
     assert not re.search(r'action="/admin/c/territoire/integrite/\d+/clear"', html)
     citizen = world.client("alpha")
-    citizen.post("/login", data={"email": "citizen@alpha.test", "password": PASSWORD})
+    citizen.post_form("/login", data={"email": "citizen@alpha.test", "password": PASSWORD})
     assert citizen.get("/admin/c/territoire/integrite").status_code == 403
 
 
@@ -336,7 +336,7 @@ def test_groups_are_kept_apart_between_tenants(world, database, attacked):
     assert run.votes == 0 and run.found == 0
     # Beta's admin page for the same slug shows beta's (empty) list.
     page = world.client("beta")
-    page.post("/login", data={"email": "admin@beta.test", "password": PASSWORD})
+    page.post_form("/login", data={"email": "admin@beta.test", "password": PASSWORD})
     html = page.get("/admin/c/territoire/integrite").get_data(as_text=True)
     assert "/integrite/" + str(group["id"]) not in html
     with database.session(tenant_id=world.beta_id) as s:

@@ -661,7 +661,7 @@ def _csrf(html: str) -> str:
 def test_desk_pages(world, database, desk):
     page = world.client()
     assert page.get("/moderation/").status_code in (302, 303)
-    page.post("/login", data={"email": "bob@pnyx.test", "password": PASSWORD})
+    page.post_form("/login", data={"email": "bob@pnyx.test", "password": PASSWORD})
     html = page.get("/moderation/").get_data(as_text=True)
     assert "Tenant Alpha" in html and "Tenant Beta" not in html
     first = desk["alpha"][0]
@@ -706,7 +706,7 @@ def test_desk_pages(world, database, desk):
     assert page.get(f"/moderation/proposals/{desk['beta'][0]}").status_code == 404
     assert page.get("/moderation/assignments").status_code == 403
     op = world.client()
-    op.post("/login", data={"email": "operator@pnyx.test", "password": PASSWORD})
+    op.post_form("/login", data={"email": "operator@pnyx.test", "password": PASSWORD})
     listed = op.get("/moderation/assignments")
     assert listed.status_code == 200 and "bob@pnyx.test" in listed.get_data(as_text=True)
     assert world.client("alpha").get("/moderation/").status_code == 404

@@ -26,10 +26,10 @@ def test_unknown_host_gets_a_themed_404(world):
 
 def test_login_keeps_the_typed_email_on_error_and_cookie_is_host_only(world):
     client = world.client("alpha")
-    failed = client.post("/login", data={"email": "citizen@alpha.test", "password": "wrong"})
+    failed = client.post_form("/login", data={"email": "citizen@alpha.test", "password": "wrong"})
     assert failed.status_code == 401
     assert 'value="citizen@alpha.test"' in failed.get_data(as_text=True)
-    ok = client.post(
+    ok = client.post_form(
         "/login", data={"email": "citizen@alpha.test", "password": "correct-horse-battery"}
     )
     assert ok.status_code == 302
@@ -47,6 +47,16 @@ def test_login_keeps_the_typed_email_on_error_and_cookie_is_host_only(world):
 def test_operator_console_lists_tenants_after_login(world):
     client = world.client()
     assert "Console opérateur" in client.get("/").get_data(as_text=True)
-    client.post("/login", data={"email": "operator@pnyx.test", "password": "correct-horse-battery"})
+    client.post_form(
+        "/login", data={"email": "operator@pnyx.test", "password": "correct-horse-battery"}
+    )
     page = client.get("/").get_data(as_text=True)
     assert "Tenant Alpha" in page and "Tenant Beta" in page
+
+
+def test_login_needs_the_forms_token(world):
+    client = world.client("alpha")
+    forged = client.post(
+        "/login", data={"email": "citizen@alpha.test", "password": "correct-horse-battery"}
+    )
+    assert forged.status_code == 400 and "csrf_failed" in forged.get_data(as_text=True)
