@@ -415,11 +415,19 @@ def _log_state(
 
 
 class Pools:
-    """This process's pools, following the shared change log."""
+    """This process's pools, following the shared change log.
+
+    No lock is held while reading the database: on the embedded default (SQLite) a transaction
+    holds the database's one write lock, and a request may have one open when it gets here; a
+    thread waiting for it while holding a lock another such request wants would deadlock. So
+    builds and reloads read first and lock only to take in what they read: two threads may then
+    read the same changes, and each takes in only the entries past what the pool already has
+    (its data for them was read after the log was, so is at least as fresh as they are).
+    """
 
     def __init__(self) -> None:
         self._pools: dict[tuple[int, int], _Pool] = {}
-        self._lock = threading.Lock()  # one build at a time: concurrent first requests wait
+        self._lock = threading.Lock()
 
     def clear(self) -> None:
         with self._lock:
@@ -435,24 +443,25 @@ class Pools:
         epoch, position, entries = _log_state(store, *key, start)
         if pool is None or pool.epoch != epoch or pool.position > position:
             seen = pool
+            candidates = load_candidates(session, consultation.id)
+            built = _Pool(epoch, position, {p: c for p, c in candidates.items() if c is not None})
             with self._lock:
                 pool = self._pools.get(key)
-                if pool is seen:  # nobody built it meanwhile
-                    candidates = load_candidates(session, consultation.id)
-                    pool = _Pool(
-                        epoch, position, {p: c for p, c in candidates.items() if c is not None}
-                    )
-                    self._pools[key] = pool
-        if pool.position < position:
+                if pool is seen:  # nobody built it meanwhile (else: theirs, brought up to date)
+                    pool = self._pools[key] = built
+        first = pool.position
+        if first < position:
+            if entries is not None and start <= first:
+                news = entries[first - start :]  # entries hold the log from start to position
+            else:
+                news = store.lrange(log, first, position - 1)
+            changed = load_candidates(session, consultation.id, {int(p) for p in news})
             with pool.lock:
                 if pool.position < position:
-                    if entries is not None and start <= pool.position <= position:
-                        # entries hold the log from start to position
-                        news = entries[pool.position - start : position - start]
-                    else:
-                        news = store.lrange(log, pool.position, position - 1)
-                    changed = {int(p) for p in news}
-                    pool.apply(load_candidates(session, consultation.id, changed))
+                    if pool.position > first:  # others took in the first ones meanwhile
+                        past = {int(p) for p in news[pool.position - first :]}
+                        changed = {p: c for p, c in changed.items() if p in past}
+                    pool.apply(changed)
                     pool.position = position
         return pool
 
