@@ -21,7 +21,7 @@ def main(argv: list[str]) -> int:
     only = argv[0] if argv else None
     scripts = sorted(HERE.glob("bench_*.py"))
     if only:
-        scripts = [s for s in scripts if only in s.stem or only in s.read_text()]
+        scripts = [s for s in scripts if only in s.stem or f"bench {only}" in s.read_text()]
         if not scripts:
             print(f"no benchmark matches {only!r}", file=sys.stderr)
             return 2
