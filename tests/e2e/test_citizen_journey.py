@@ -111,9 +111,12 @@ def test_citizen_journey(server, browser):
     page = citizen.new_page()
     page.set_default_timeout(10_000)
 
-    # The tenant's home is its open consultation: the question, the goals, the steps.
+    # The tenant's home lists its consultations; the open one: the question, goals, steps.
     page.goto(server + "/")
-    assert page.url.endswith(f"/c/{SLUG}")
+    axe.check(page, "tenant home")
+    link = page.locator(f'main a[href="/c/{SLUG}"]')
+    assert link.inner_text().startswith("Comment améliorer")
+    page.goto(server + f"/c/{SLUG}")
     heading = page.get_by_role("heading", level=1)
     assert heading.inner_text() == "Comment améliorer les conditions de vie dans votre territoire ?"
     assert page.locator("progress").count() == 3
@@ -154,7 +157,8 @@ def test_citizen_journey(server, browser):
     page.get_by_label("Mot de passe").fill("un-mot-de-passe-solide")
     page.get_by_label("Code postal").fill("35000")
     page.get_by_role("button", name="Créer mon compte").click()
-    page.wait_for_url(f"**/c/{SLUG}")
+    page.wait_for_load_state()
+    assert "/inscription" not in page.url
     # The anonymous votes are the account's now.
     page.goto(server + f"/c/{SLUG}/participer")
     assert "Carte 4 sur" in page.locator(".card-position").inner_text()

@@ -46,10 +46,6 @@ def home():
     principal = current_principal()
     visible = consultations.list_consultations(db(), principal) if tenant else []
     moment = datetime.now(UTC)
-    opened = [c for c in visible if c.status_at(moment) == "open"]
-    if len(visible) == 1 and len(opened) == 1:
-        # One open consultation: the tenant's home is that consultation.
-        return redirect(url_for("consultation.consultation_home", slug=opened[0].slug))
     return render_template(
         "home.html",
         tenant=tenant,
