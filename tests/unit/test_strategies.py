@@ -219,6 +219,32 @@ def test_registry():
     assert DEFAULT_STRATEGY == "kg"
 
 
+def test_the_default_was_chosen_on_seeds_the_benchmark_does_not_report():
+    from tests.benchmarks import bench_rotation as bench
+
+    reported = set(bench.SEEDS) | set(range(bench.MAX_SEEDS))
+    assert not reported & set(bench.SELECTION_SEEDS)
+    assert len(bench.SELECTION_SEEDS) >= 12
+    assert "kg" in bench.CANDIDATES and len(bench.CANDIDATES) >= 4
+
+
+def test_the_selection_compared_kg_itself():
+    """The benchmark's candidate "kg" (``--select``) picks the cards the strategy picks: the
+    figures of ``choose_kg``'s docstring are those of the default strategy."""
+    from tests.benchmarks import bench_rotation as bench
+
+    pool = [c for c in mixed_pool(random.Random(21), 400) if c.tally.votes >= 10]
+    for segment in (None, *SEGMENTS):
+        for seed in range(3):
+            expected = STRATEGIES["kg"](
+                pool, segment, {5, 6}, 12, bench.SETTINGS, random.Random(seed)
+            )
+            chosen = bench.candidate_strategy("kg")(
+                pool, segment, {5, 6}, 12, bench.SETTINGS, random.Random(seed)
+            )
+            assert chosen == expected
+
+
 # --------------------------------------------------------------------------- kg
 
 
