@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -18,6 +16,7 @@ from pnyx.web.context import (
     current_principal,
     db,
     kernel,
+    now,
     require_principal,
     require_tenant,
 )
@@ -35,10 +34,6 @@ from .schemas import (
 blp = Blueprint(
     "consultations", __name__, url_prefix="/api/v1/consultations", description="Consultations"
 )
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 @blp.before_request

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -17,6 +15,7 @@ from pnyx.web.context import (
     db,
     is_operator_host,
     kernel,
+    now,
     require_principal,
     require_tenant,
 )
@@ -37,10 +36,6 @@ def _operator_host_only():
     """Before any argument is parsed: on a tenant host the desk does not exist."""
     if not is_operator_host():
         raise NotFound("Not found on this host.", code="not_found")
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def lock_ttl() -> float:

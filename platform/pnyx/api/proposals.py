@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -23,6 +21,7 @@ from pnyx.web.context import (
     current_principal,
     db,
     kernel,
+    now,
     require_principal,
     require_tenant,
 )
@@ -32,10 +31,6 @@ from .schemas import MyVoteSchema, ProposalSchema, proposal_payload
 blp = Blueprint(
     "proposals", __name__, url_prefix="/api/v1/proposals", description="Proposals and votes"
 )
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 @blp.before_request

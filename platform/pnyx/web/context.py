@@ -5,6 +5,8 @@ Only floor 5 and up import this: services below get their tenant, user and clock
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import current_app, g, request
 from flask import session as cookie_session
 
@@ -13,6 +15,11 @@ from pnyx.kernel.db import TenantSession
 from pnyx.kernel.errors import Forbidden, NotFound, Unauthorized
 from pnyx.kernel.runtime import Kernel
 from tenants.service import ResolvedTenant
+
+
+def now() -> datetime:
+    """The request's clock (UTC), passed to the services."""
+    return datetime.now(UTC)
 
 
 def kernel() -> Kernel:

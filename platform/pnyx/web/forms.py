@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -17,6 +17,8 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from pnyx.kernel.errors import Problem
+
+from .context import now  # noqa: F401  (the pages import it from here)
 
 CSRF_FIELD = "csrf_token"
 
@@ -67,10 +69,6 @@ def safe_next(value: str | None, default: str = "/") -> str:
     if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
         return value
     return default
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def tenant_zone() -> ZoneInfo:
