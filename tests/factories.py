@@ -8,13 +8,14 @@ from sqlalchemy import select
 
 from pnyx.consultations import proposals, service
 from pnyx.identity.models import Account
-from pnyx.identity.service import create_account
 from pnyx.identity.participants import participant_of_account
+from pnyx.identity.service import create_account
 
 NOW = datetime.now(UTC)
 
 
-def consultation(database, tenant_id: int, **overrides):
+def create_consultation(session, **overrides):
+    """The demo question, its goals and steps, in an open session of one tenant."""
     data = {
         "slug": "territoire",
         "question": "Comment améliorer les conditions de vie dans votre territoire ?",
@@ -29,8 +30,12 @@ def consultation(database, tenant_id: int, **overrides):
         ],
     }
     data.update(overrides)
+    return service.create_consultation(session, data)
+
+
+def consultation(database, tenant_id: int, **overrides):
     with database.scope(tenant_id=tenant_id) as s:
-        c = service.create_consultation(s, data)
+        c = create_consultation(s, **overrides)
     return c
 
 

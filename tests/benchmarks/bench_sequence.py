@@ -247,7 +247,6 @@ def setup(env: dict[str, str]) -> tuple[int, int, list[int]]:
 
     from sqlalchemy import create_engine, func, select, text
 
-    from pnyx.consultations import service
     from pnyx.consultations.models import Proposal, Tag
     from pnyx.identity.models import Participant
     from pnyx.kernel.config import Config
@@ -256,6 +255,7 @@ def setup(env: dict[str, str]) -> tuple[int, int, list[int]]:
     from pnyx.kernel.runtime import Kernel, set_kernel
     from pnyx.seed import provision_tenant
     from tenants.models import Tenant
+    from tests import factories
 
     config = Config.from_env(env)
     if os.environ.get("BENCH_SEQ_REUSE") == "1":  # iterating on the code: keep the loaded data
@@ -276,22 +276,7 @@ def setup(env: dict[str, str]) -> tuple[int, int, list[int]]:
         tenant_id = s.scalar(select(Tenant.id).where(Tenant.slug == SLUG))
     now = datetime.now(UTC)
     with database.scope(tenant_id=tenant_id) as s:
-        consultation = service.create_consultation(
-            s,
-            {
-                "slug": "territoire",
-                "question": "Comment améliorer les conditions de vie dans votre territoire ?",
-                "starts_at": now - timedelta(days=31),
-                "ends_at": now + timedelta(days=60),
-                "goal_participants": 300_000,
-                "goal_proposals": 10_000,
-                "goal_votes": 1_000_000,
-                "steps": [
-                    {"kind": "consultation", "title": "Consultation", "date": "2026-11-01"},
-                    {"kind": "results", "title": "Résultats", "date": "2027-01-15"},
-                ],
-            },
-        )
+        consultation = factories.create_consultation(s, starts_at=now - timedelta(days=31))
         consultation_id = consultation.id
         base = {
             "participants": (s.scalar(select(func.max(Participant.id))) or 0) + 1,

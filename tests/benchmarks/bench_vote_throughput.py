@@ -124,6 +124,7 @@ def setup(env: dict[str, str]) -> int:
     from pnyx.kernel.runtime import Kernel, set_kernel
     from pnyx.seed import provision_tenant
     from tenants.models import Tenant
+    from tests import factories
 
     subprocess.run(
         ["bash", str(ROOT / "infra" / "create-test-db.sh"), DB_NAME],
@@ -154,22 +155,7 @@ def setup(env: dict[str, str]) -> int:
     with database.scope(tenant_id=tenant_id) as s:
         for a in range(AUTHORS):
             create_account(s, email=f"author{a}@bench.example", password=None)
-        consultation = service.create_consultation(
-            s,
-            {
-                "slug": "territoire",
-                "question": "Comment améliorer les conditions de vie dans votre territoire ?",
-                "starts_at": now - timedelta(days=1),
-                "ends_at": now + timedelta(days=60),
-                "goal_participants": 300_000,
-                "goal_proposals": 10_000,
-                "goal_votes": 1_000_000,
-                "steps": [
-                    {"kind": "consultation", "title": "Consultation", "date": "2026-11-01"},
-                    {"kind": "results", "title": "Résultats", "date": "2027-01-15"},
-                ],
-            },
-        )
+        consultation = factories.create_consultation(s, starts_at=now - timedelta(days=1))
         consultation_id = consultation.id
     with database.scope(tenant_id=tenant_id) as s:
         authors = [
