@@ -45,6 +45,9 @@ def create_app(config: Config | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=config.secure_cookies,
         PERMANENT_SESSION_LIFETIME=timedelta(days=30),
+        # The cookie is signed again only when the session changes, not on every answer (a vote
+        # or a sequence would otherwise pay for it): 30 days from the last change.
+        SESSION_REFRESH_EACH_REQUEST=False,
         JSON_SORT_KEYS=False,
         TESTING=config.testing,
         BABEL_TRANSLATION_DIRECTORIES=str(HERE / "translations"),

@@ -6,7 +6,7 @@ trust auth) and ``infra/create-test-db.sh``.
 
 - setup: (re)creates the database ``pnyx_bench``, migrates it, provisions one tenant
   (``bench.localhost``) with one open consultation of 500 accepted proposals by 100 authors
-  (through the services), and a ``bench_rows`` table for the baseline. Pnyx runs as in production: on
+  (through the services), and a ``bench_rows`` table for the baseline; then ANALYZE. Pnyx runs as in production: on
   PostgreSQL and Redis (Redis database 14, under a key prefix of this run, removed at the end).
 - Pnyx (``pnyx.wsgi:app``) and the bare app (``tests/benchmarks/bare_app.py``: one Flask POST
   inserting one row through a pooled Core engine, same driver, same role) are served by gunicorn
@@ -174,6 +174,12 @@ def setup(env: dict[str, str]) -> int:
             )
             proposals.decide(s, p.id, "accept", by="bench", now=now)
     database.dispose()
+    # Statistics, as autovacuum keeps them in production (without them, the planner may read a
+    # proposal through the tenant index instead of its primary key).
+    owner = create_engine(OWNER_URL, isolation_level="AUTOCOMMIT")
+    with owner.connect() as conn:
+        conn.execute(text("ANALYZE"))
+    owner.dispose()
     return consultation_id
 
 

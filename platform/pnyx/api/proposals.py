@@ -6,12 +6,11 @@ from flask import g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import bindparam, select
 
 from pnyx.consultations import proposals, service, votes
-from pnyx.consultations.models import Consultation, Proposal, Vote
+from pnyx.consultations.models import Consultation, Proposal
 from pnyx.consultations.proposals import DECISIONS, REFUSAL_REASONS
-from pnyx.identity.models import Participant
 from pnyx.kernel.errors import NotFound
 from pnyx.moderation import integrity
 from pnyx.rotation import service as rotation
@@ -40,6 +39,9 @@ def _load_proposal():
     proposal_id = (request.view_args or {}).get("proposal_id")
     if proposal_id is None:
         return
+    if request.endpoint == "proposals.VoteOnProposal":
+        _load_ballot(proposal_id)
+        return
     proposal, consultation = _load(proposal_id)
     principal = current_principal()
     if not service.can_see(consultation, principal):
@@ -52,52 +54,40 @@ def _load_proposal():
     g.proposal = proposal
 
 
-# Built once (values are bound at execution): the vote path skips rebuilding them per request.
 _LOAD = (
     select(Proposal, Consultation)
     .join(Consultation, Consultation.id == Proposal.consultation_id)
     .where(Proposal.id == bindparam("proposal_id"))
 )
-_LOAD_WITH_VOTER = (
-    _LOAD.add_columns(Participant, Vote.id, Vote.trusted)
-    .outerjoin(Participant, Participant.id == bindparam("voter_id"))
-    .outerjoin(
-        Vote,
-        and_(Vote.proposal_id == Proposal.id, Vote.participant_id == bindparam("voter_id")),
-    )
-)
 
 
 def _load(proposal_id: int) -> tuple[Proposal, Consultation]:
-    """The proposal and its consultation in one query; with the anonymous voter of the session
-    cookie and their vote on it, if any, in the same round trip (the hot path of voting).
-
-    The voter lands in the request's session, where ``current_participant()`` finds it; their
-    previous vote goes to ``g.voter_vote`` as ``(voter id, trusted or None)``.
-    """
-    voter_id = anonymous_voter_id()
-    if voter_id is None:
-        row = db().execute(_LOAD, {"proposal_id": proposal_id}).first()
-    else:
-        row = (
-            db()
-            .execute(_LOAD_WITH_VOTER, {"proposal_id": proposal_id, "voter_id": voter_id})
-            .first()
-        )
+    row = db().execute(_LOAD, {"proposal_id": proposal_id}).first()
     if row is None:
         raise NotFound("No such proposal.", code="proposal_not_found")
-    if voter_id is not None and row[2] is not None:
-        g.voter = row[2]  # the session's identity map holds objects weakly: keep this one
-        g.voter_vote = (row[2].id, row[4] if row[3] is not None else None)
     return row[0], row[1]
 
 
-def _previous_vote_trusted(voter) -> bool:
-    known = g.get("voter_vote")
-    if known is not None and known[0] == voter.id:
-        return bool(known[1])
-    previous = votes.votes_of(db(), voter, [g.proposal.id]).get(g.proposal.id)
-    return bool(previous and previous.trusted)
+def _load_ballot(proposal_id: int) -> None:
+    """The vote path's read (the hottest request): the proposal, its consultation, the voter and
+    their vote on it, in one round trip of plain SQL (``votes.read_ballot``), to ``g.ballot``."""
+    principal = current_principal()
+    if principal is not None:
+        ballot = votes.read_ballot(db(), proposal_id, account_id=principal.id)
+    else:
+        ballot = votes.read_ballot(db(), proposal_id, participant_id=anonymous_voter_id())
+        if ballot is not None and ballot.voter is not None and ballot.voter.account_id:
+            # The session's participant belongs to an account now: log in to use it.
+            ballot = ballot._replace(voter=None, previous_trusted=None)
+    if ballot is None:
+        raise NotFound("No such proposal.", code="proposal_not_found")
+    if not service.can_see(ballot.consultation, principal):
+        raise NotFound("No such consultation.", code="consultation_not_found")
+    if not proposals.visible(ballot.proposal, ballot.voter) and not (
+        principal and principal.role == "tenant_admin"
+    ):
+        raise NotFound("No such proposal.", code="proposal_not_found")
+    g.ballot = ballot
 
 
 class VoteSchema(Schema):
@@ -159,35 +149,36 @@ class VoteOnProposal(MethodView):
         With the card key served with the proposal the vote counts for scores; without it, or
         with a wrong one, it counts raw only (``card_key_problem`` says why).
         """
+        ballot = g.ballot
         principal = current_principal()
         integrity.check(
             kernel().store,
             "vote",
-            tenant_id=g.consultation.tenant_id,
+            tenant_id=ballot.consultation.tenant_id,
             ip=request.remote_addr,
-            session_id=anonymous_voter_id(),
+            session_id=ballot.voter.id if ballot.voter and principal is None else None,
             account_id=principal.id if principal else None,
         )
-        voter = current_participant(create=True)
+        voter = ballot.voter or current_participant(create=True)
         check = rotation.check_card(
             kernel().store,
             kernel().signer,
             data["card_key"],
-            tenant_id=voter.tenant_id,
+            tenant_id=ballot.consultation.tenant_id,
             proposal_id=proposal_id,
             voter_id=voter.id,
-            already_trusted=_previous_vote_trusted(voter),
+            already_trusted=bool(ballot.previous_trusted) and voter is ballot.voter,
         )
         state = votes.cast(
             db(),
-            g.consultation,
+            ballot.consultation,
             proposal_id,
             voter,
             data["key"],
             data["qualifications"],
             trusted=check.trusted,
             now=now(),
-            proposal=g.proposal,
+            proposal=ballot.proposal,
         )
         db().commit()
         return _result(state, check)
@@ -195,8 +186,8 @@ class VoteOnProposal(MethodView):
     @blp.response(200, VoteResultSchema)
     def delete(self, proposal_id):
         """Withdraw one's vote (idempotent)."""
-        voter = current_participant(create=True)
-        state = votes.remove(db(), g.consultation, proposal_id, voter, now=now())
+        voter = g.ballot.voter or current_participant(create=True)
+        state = votes.remove(db(), g.ballot.consultation, proposal_id, voter, now=now())
         db().commit()
         return _result(state, None)
 

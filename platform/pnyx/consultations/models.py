@@ -92,11 +92,16 @@ class Consultation(TenantScoped, Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     def status_at(self, now: datetime) -> str:
-        if now < self.starts_at:
-            return "upcoming"
-        if now >= self.ends_at:
-            return "finished"
-        return "open"
+        return consultation_status(self.starts_at, self.ends_at, now)
+
+
+def consultation_status(starts_at: datetime, ends_at: datetime, now: datetime) -> str:
+    """upcoming before its start, open until its end, then finished."""
+    if now < starts_at:
+        return "upcoming"
+    if now >= ends_at:
+        return "finished"
+    return "open"
 
 
 class Tag(TenantScoped, Base):

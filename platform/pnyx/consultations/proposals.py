@@ -186,7 +186,9 @@ def decide(
     proposal = get(session, proposal_id)
     if decision not in DECISIONS:
         raise Invalid(
-            f"One of {', '.join(DECISIONS)}.", code="unknown_decision", errors={"decision": ["Unknown."]}
+            f"One of {', '.join(DECISIONS)}.",
+            code="unknown_decision",
+            errors={"decision": ["Unknown."]},
         )
     if proposal.status not in DECISIONS[decision][0]:
         raise Conflict(f"This proposal is already {proposal.status}.", code="already_decided")
@@ -212,7 +214,11 @@ def decide(
     proposal.status = DECISIONS[decision][1].value
     proposal.decided_at, proposal.decided_by = now, by
     session.flush()
-    tenant_id, consultation_id, status = proposal.tenant_id, proposal.consultation_id, proposal.status
+    tenant_id, consultation_id, status = (
+        proposal.tenant_id,
+        proposal.consultation_id,
+        proposal.status,
+    )
     on_commit(
         session,
         lambda: proposal_changed.send(

@@ -14,14 +14,26 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from typing import NamedTuple, Protocol
 
-from sqlalchemy import TextClause, delete, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Integer,
+    String,
+    TextClause,
+    column,
+    delete,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Update
 
 from pnyx.identity.models import Participant
 from pnyx.identity.participants import age_band
-from pnyx.kernel.db import TenantSession, on_commit
+from pnyx.kernel.db import TenantSession, UTCDateTime, on_commit
 from pnyx.kernel.errors import Conflict, Invalid, NotFound
 
 from .models import (
@@ -35,8 +47,133 @@ from .models import (
     Vote,
     VoteKey,
     column_name,
+    consultation_status,
 )
 from .signals import vote_changed
+
+
+class ConsultationLike(Protocol):
+    id: int
+    tenant_id: int
+
+    def status_at(self, now: datetime) -> str: ...
+
+
+class VoterLike(Protocol):
+    id: int
+    territory: str | None
+    birth_year: int | None
+
+
+class ProposalLike(Protocol):
+    id: int
+    consultation_id: int
+    status: str
+
+
+class BallotConsultation(NamedTuple):
+    """What voting reads of a consultation (see :func:`read_ballot`)."""
+
+    id: int
+    tenant_id: int
+    visibility: str
+    starts_at: datetime
+    ends_at: datetime
+
+    def status_at(self, now: datetime) -> str:
+        return consultation_status(self.starts_at, self.ends_at, now)
+
+
+class BallotProposal(NamedTuple):
+    id: int
+    consultation_id: int
+    status: str
+    author_id: int | None
+
+
+class BallotVoter(NamedTuple):
+    id: int
+    account_id: int | None
+    territory: str | None
+    birth_year: int | None
+
+
+class Ballot(NamedTuple):
+    """A vote's context, read in one round trip: the proposal, its consultation, the voter (None
+    when not found) and the trust of the voter's vote on it (None: no vote yet)."""
+
+    proposal: BallotProposal
+    consultation: BallotConsultation
+    voter: BallotVoter | None
+    previous_trusted: bool | None
+
+
+# Plain SQL, as the other statements of the vote path: the ORM's statement handling costs
+# several times this query. The tenant is explicit (and row-level security checks it again).
+_BALLOT_SQL = """
+SELECT p.id, p.consultation_id, p.status, p.author_id,
+       c.tenant_id, c.visibility, c.starts_at, c.ends_at,
+       pa.id, pa.account_id, pa.territory, pa.birth_year,
+       v.id, v.trusted
+FROM proposals p
+JOIN consultations c ON c.id = p.consultation_id AND c.tenant_id = p.tenant_id
+LEFT JOIN participants pa ON pa.{voter_column} = :voter AND pa.tenant_id = p.tenant_id
+LEFT JOIN votes v
+  ON v.proposal_id = p.id AND v.participant_id = pa.id AND v.tenant_id = p.tenant_id
+WHERE p.id = :proposal_id AND p.tenant_id = :tenant_id
+"""
+# The result's types, column by column: UTC datetimes and booleans on every backend.
+_BALLOT_TYPES = (
+    *(BigInteger(), BigInteger(), String(), BigInteger()),
+    *(BigInteger(), String(), UTCDateTime(), UTCDateTime()),
+    *(BigInteger(), BigInteger(), String(), Integer()),
+    *(BigInteger(), Boolean()),
+)
+
+
+def _ballot_statement(voter_column: str) -> TextClause:
+    # Matched by position (the SQL's names repeat, and are not ours to rely on).
+    return text(_BALLOT_SQL.format(voter_column=voter_column)).columns(
+        *(column(f"c{i}", type_) for i, type_ in enumerate(_BALLOT_TYPES))
+    )
+
+
+_BALLOT_BY_PARTICIPANT = _ballot_statement("id")
+_BALLOT_BY_ACCOUNT = _ballot_statement("account_id")
+
+
+def read_ballot(
+    session: TenantSession,
+    proposal_id: int,
+    *,
+    participant_id: int | None = None,
+    account_id: int | None = None,
+) -> Ballot | None:
+    """The proposal (None: not in this session's tenant), its consultation, the voter — the
+    anonymous participant ``participant_id`` or the participant of ``account_id`` — and their
+    previous vote on it, in one round trip."""
+    tenant_id = session.tenant_id
+    if tenant_id is None:
+        return None
+    if account_id is not None:
+        statement, voter = _BALLOT_BY_ACCOUNT, account_id
+    else:
+        statement, voter = _BALLOT_BY_PARTICIPANT, participant_id
+    row = (
+        session.connection()
+        .execute(statement, {"proposal_id": proposal_id, "tenant_id": tenant_id, "voter": voter})
+        .first()
+    )
+    if row is None:
+        return None
+    (pid, cid, status, author, tenant, visibility, starts, ends) = row[:8]
+    (voter_id, account, territory, birth, vote_id, trusted) = row[8:]
+    return Ballot(
+        BallotProposal(pid, cid, status, author),
+        BallotConsultation(cid, tenant, visibility, starts, ends),
+        BallotVoter(voter_id, account, territory, birth) if voter_id is not None else None,
+        None if vote_id is None else bool(trusted),
+    )
 
 
 @dataclass(frozen=True)
@@ -85,10 +222,10 @@ def _check_input(key: object, qualifications: object) -> tuple[str, int]:
 
 def _votable(
     session: TenantSession,
-    consultation: Consultation,
+    consultation: ConsultationLike,
     proposal_id: int,
     now: datetime,
-    proposal: Proposal | None = None,
+    proposal: ProposalLike | None = None,
 ) -> None:
     if proposal is not None and proposal.id == proposal_id:
         # Already read in this transaction by the caller: no second read of its status.
@@ -147,7 +284,7 @@ def _apply(
         session.execute(statement)
 
 
-def _announce(session: TenantSession, consultation: Consultation, proposal_id: int) -> None:
+def _announce(session: TenantSession, consultation: ConsultationLike, proposal_id: int) -> None:
     on_commit(
         session,
         lambda: vote_changed.send(
@@ -251,18 +388,19 @@ _VOTE_COLUMNS = (
 
 def cast(
     session: TenantSession,
-    consultation: Consultation,
+    consultation: ConsultationLike,
     proposal_id: int,
-    voter: Participant,
+    voter: VoterLike,
     key: object,
     qualifications: object,
     *,
     trusted: bool,
     now: datetime,
-    proposal: Proposal | None = None,
+    proposal: ProposalLike | None = None,
 ) -> VoteState:
     """Vote or change one's vote (idempotent: the same vote twice changes nothing).
 
+    ``consultation``, ``voter``: the models, or what :func:`read_ballot` read of them.
     ``proposal``: the proposal as the caller already read it in this transaction, if it did
     (saves reading its status again).
     """
