@@ -7,7 +7,7 @@ trust auth) and ``infra/create-test-db.sh``.
 - setup: (re)creates the database ``pnyx_bench``, migrates it, provisions one tenant
   (``bench.localhost``) with one open consultation of 500 accepted proposals by 100 authors
   (through the services), and a ``bench_rows`` table for the baseline; then ANALYZE. Pnyx runs as in production: on
-  PostgreSQL and Redis (Redis database 14, under a key prefix of this run, removed at the end).
+  PostgreSQL and Redis (database 10, the benchmark's own: emptied before and after the run).
 - Pnyx (``pnyx.wsgi:app``) and the bare app (``tests/benchmarks/bare_app.py``: one Flask POST
   inserting one row through a pooled Core engine, same driver, same role) are served by gunicorn
   with the SAME settings, never at the same time.
@@ -59,7 +59,7 @@ WARMUP = 2.0
 DURATION = 10.0  # measured seconds per run, shortened when setup was slow (see fit_duration)
 MIN_DURATION = 4.0
 ROUNDS = 2
-REDIS_URL = "redis://127.0.0.1:6379/14"
+REDIS_URL = "redis://127.0.0.1:6379/10"  # the benchmark's own database, emptied before and after
 REDIS_PREFIX = f"pnyx-bench-{os.getpid()}:"
 DEADLINE = 115  # seconds, for the whole script
 RUN_OVERHEAD = 6.0  # seconds per run besides warm-up and measure: server start and stop
@@ -101,7 +101,9 @@ def server_env(var_dir: str) -> dict[str, str]:
         PNYX_VAR_DIR=var_dir,
         REDIS_URL=REDIS_URL,
         REDIS_PREFIX=REDIS_PREFIX,
-        JOBS_MODE="inline",  # nothing on the vote path enqueues a job; no RQ worker needed
+        # Jobs are only enqueued (no worker), as in bench_sequence: the lockstep detection that
+        # every 500th vote asks for runs on workers in production, not in the web processes.
+        JOBS_MODE="rq",
         PYTHONPATH=os.pathsep.join([str(ROOT / "platform"), str(ROOT)]),
     )
     env.pop("PNYX_TESTING", None)
@@ -446,15 +448,13 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def forget_redis_keys() -> None:
+    """Empty the benchmark's Redis database: its store keys and the jobs it enqueued."""
     try:
         from redis import Redis
 
-        redis = Redis.from_url(REDIS_URL, socket_timeout=5)
-        keys = list(redis.scan_iter(match=REDIS_PREFIX + "*", count=1000))
-        if keys:
-            redis.delete(*keys)
+        Redis.from_url(REDIS_URL, socket_timeout=5).flushdb()
     except Exception as exc:  # noqa: BLE001 - best effort at exit
-        print(f"   could not remove the Redis keys {REDIS_PREFIX}*: {exc}", file=sys.stderr)
+        print(f"   could not empty {REDIS_URL}: {exc}", file=sys.stderr)
 
 
 def _deadline(signum, frame):
@@ -468,6 +468,7 @@ def main() -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="pnyx-bench-") as var_dir:
         env = server_env(var_dir)
+        forget_redis_keys()
         try:
             consultation_id = setup(env)
             duration = fit_duration(time.monotonic() - started)

@@ -25,7 +25,8 @@ class CardCheck:
 def issue(
     signer: Signer, *, tenant_id: int, proposal_id: int, participant_id: int, place: str
 ) -> str:
-    return signer.sign(PURPOSE, [tenant_id, proposal_id, participant_id, place])
+    """A compact signed key (a sequence serves a dozen at a time): see ``Signer.sign_fields``."""
+    return signer.sign_fields(PURPOSE, (tenant_id, proposal_id, participant_id, place))
 
 
 def verify(
@@ -42,14 +43,14 @@ def verify(
     if len(key) > 500:
         return CardCheck(False, "invalid")
     try:
-        payload = signer.verify(PURPOSE, key, max_age=max_age)
+        fields = signer.verify_fields(PURPOSE, key, max_age=max_age)
     except InvalidToken as exc:
         return CardCheck(False, exc.reason)
-    if not (isinstance(payload, list) and len(payload) == 4):
+    if len(fields) != 4:
         return CardCheck(False, "invalid")
-    if payload[:3] != [tenant_id, proposal_id, participant_id]:
+    if fields[:3] != [str(tenant_id), str(proposal_id), str(participant_id)]:
         return CardCheck(False, "mismatch")
-    return CardCheck(True, None, str(payload[3]))
+    return CardCheck(True, None, fields[3])
 
 
 def fingerprint(key: str) -> str:
