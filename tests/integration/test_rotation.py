@@ -44,6 +44,30 @@ def test_a_sequence_has_12_cards_one_per_author(world, consultation):
     assert [card["position"] for card in cards_] == list(range(1, 13))
 
 
+def test_cards_show_each_proposal_as_the_proposal_api_does(world, consultation):
+    """The sequence builds its payload without marshmallow: it must say what CardsSchema says,
+    and show each proposal exactly as GET /proposals/<id> (the schema's path) shows it."""
+    from pnyx.api.consultations import CardsSchema
+
+    c, _ = consultation
+    other = world.client("alpha")
+    for card in sequence(other, c.id)[:6]:  # some counts and qualifications to show
+        other.put(
+            f"/api/v1/proposals/{card['proposal']['id']}/vote",
+            json={"key": "agree", "qualifications": ["likeIt"], "card_key": card["card_key"]},
+        )
+    voter = world.client("alpha")
+    response = voter.get(f"/api/v1/consultations/{c.id}/sequence", query_string={"size": 30})
+    payload = response.get_json()
+    schema = CardsSchema()
+    assert schema.dump(schema.load(payload)) == payload
+    assert payload["total"] == len(payload["cards"]) > 0
+    assert any(card["proposal"]["counts"]["total"] for card in payload["cards"])
+    for card in payload["cards"]:
+        shown = voter.get(f"/api/v1/proposals/{card['proposal']['id']}").get_json()
+        assert card["proposal"] == shown
+
+
 def test_concurrent_voters_never_get_what_they_voted_on(world, consultation):
     c, _ = consultation
     failures: list[str] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import (
     JSON,
@@ -90,6 +91,21 @@ class Consultation(TenantScoped, Base):
     settings: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    def status_at(self, now: datetime) -> str:
+        return consultation_status(self.starts_at, self.ends_at, now)
+
+
+class ConsultationHead(NamedTuple):
+    """What the hot paths (a vote, a sequence) read of a consultation, as plain values: read in
+    the same round trip as the rest of their context instead of loading the model."""
+
+    id: int
+    tenant_id: int
+    visibility: str
+    starts_at: datetime
+    ends_at: datetime
+    settings: dict | None = None
 
     def status_at(self, now: datetime) -> str:
         return consultation_status(self.starts_at, self.ends_at, now)

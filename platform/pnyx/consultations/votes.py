@@ -32,7 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Update
 
 from pnyx.identity.models import Participant
-from pnyx.identity.participants import age_band
+from pnyx.identity.participants import VoterHead, age_band
 from pnyx.kernel.db import TenantSession, UTCDateTime, on_commit
 from pnyx.kernel.errors import Conflict, Invalid, NotFound
 
@@ -41,13 +41,13 @@ from .models import (
     QUALIFICATION_BITS,
     QUALIFICATIONS,
     Consultation,
+    ConsultationHead,
     Proposal,
     ProposalCounter,
     ProposalStatus,
     Vote,
     VoteKey,
     column_name,
-    consultation_status,
 )
 from .signals import vote_changed
 
@@ -71,19 +71,6 @@ class ProposalLike(Protocol):
     status: str
 
 
-class BallotConsultation(NamedTuple):
-    """What voting reads of a consultation (see :func:`read_ballot`)."""
-
-    id: int
-    tenant_id: int
-    visibility: str
-    starts_at: datetime
-    ends_at: datetime
-
-    def status_at(self, now: datetime) -> str:
-        return consultation_status(self.starts_at, self.ends_at, now)
-
-
 class BallotProposal(NamedTuple):
     id: int
     consultation_id: int
@@ -91,20 +78,13 @@ class BallotProposal(NamedTuple):
     author_id: int | None
 
 
-class BallotVoter(NamedTuple):
-    id: int
-    account_id: int | None
-    territory: str | None
-    birth_year: int | None
-
-
 class Ballot(NamedTuple):
     """A vote's context, read in one round trip: the proposal, its consultation, the voter (None
     when not found) and the trust of the voter's vote on it (None: no vote yet)."""
 
     proposal: BallotProposal
-    consultation: BallotConsultation
-    voter: BallotVoter | None
+    consultation: ConsultationHead
+    voter: VoterHead | None
     previous_trusted: bool | None
 
 
@@ -170,8 +150,8 @@ def read_ballot(
     (voter_id, account, territory, birth, vote_id, trusted) = row[8:]
     return Ballot(
         BallotProposal(pid, cid, status, author),
-        BallotConsultation(cid, tenant, visibility, starts, ends),
-        BallotVoter(voter_id, account, territory, birth) if voter_id is not None else None,
+        ConsultationHead(cid, tenant, visibility, starts, ends),
+        VoterHead(voter_id, account, territory, birth) if voter_id is not None else None,
         None if vote_id is None else bool(trusted),
     )
 
@@ -358,10 +338,10 @@ def _counted_insert_sql(deltas: tuple[tuple[tuple[str, int], ...], ...]) -> Text
     ]
     for i, items in enumerate(deltas):
         assignments = []
-        for column, n in items:
-            if column not in allowed:
-                raise ValueError(f"not a counter column: {column!r}")
-            assignments.append(f"{column} = {column} + {int(n)}")
+        for name, n in items:
+            if name not in allowed:
+                raise ValueError(f"not a counter column: {name!r}")
+            assignments.append(f"{name} = {name} + {int(n)}")
         parts.append(
             f", counted_{i} AS (UPDATE proposal_counters SET {', '.join(assignments)} "
             f"WHERE proposal_id = :proposal_id AND tenant_id = :tenant_id "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import select
 
@@ -11,6 +12,16 @@ from pnyx.kernel.errors import Invalid
 
 from .models import Account, Participant
 from .territory import InvalidPostalCode, normalise_postal_code, territory_for
+
+
+class VoterHead(NamedTuple):
+    """What the hot paths read of a participant, as plain values (see ``ConsultationHead``)."""
+
+    id: int
+    account_id: int | None
+    territory: str | None
+    birth_year: int | None
+
 
 MIN_AGE, MAX_AGE = 13, 120
 

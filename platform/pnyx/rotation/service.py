@@ -25,24 +25,33 @@ from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import and_, bindparam, select, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Integer,
+    String,
+    TextClause,
+    bindparam,
+    column,
+    select,
+    text,
+)
 
 from pnyx.consultations import cards
 from pnyx.consultations.models import (
     COUNTED_KEYS,
     Consultation,
-    Proposal,
-    ProposalCounter,
+    ConsultationHead,
     ProposalStatus,
-    ProposalTag,
-    Tag,
     Vote,
     column_name,
 )
 from pnyx.consultations.signals import proposal_changed, vote_changed
 from pnyx.identity.models import Participant
-from pnyx.kernel.db import TenantSession
+from pnyx.identity.participants import VoterHead
+from pnyx.kernel.db import TenantSession, UTCDateTime
 from pnyx.kernel.errors import Invalid
 from pnyx.kernel.runtime import kernel
 from pnyx.kernel.signing import Signer
@@ -493,13 +502,31 @@ proposal_changed.connect(_on_change, weak=False)
 # --------------------------------------------------------------------------- sequences
 
 
+class CardProposal(NamedTuple):
+    """A served card's proposal, as plain values (the fields its payload shows)."""
+
+    id: int
+    consultation_id: int
+    author_id: int | None
+    content: str
+    status: str
+    refusal_reason: str | None
+    created_at: datetime
+
+
+class CardTag(NamedTuple):
+    id: int
+    slug: str
+    label: str
+
+
 @dataclass(frozen=True)
 class Card:
-    proposal: Proposal
+    proposal: CardProposal
     card_key: str
     position: int
     counts: Mapping[str, int] | None = None  # raw counts of the proposal's votes (all voters)
-    tags: tuple[Tag, ...] | None = None  # the proposal's tags, by label
+    tags: tuple[CardTag, ...] | None = None  # the proposal's tags, by label
 
 
 def voted_ids(session: TenantSession, consultation_id: int, voter: Participant) -> set[int]:
@@ -512,24 +539,95 @@ def voted_ids(session: TenantSession, consultation_id: int, voter: Participant) 
     )
 
 
-def voter_with_votes(
-    session: TenantSession, consultation_id: int, participant_id: int
-) -> tuple[Participant, set[int]] | None:
-    """A participant (now in the session) and what they voted on here, in one query."""
-    rows = session.execute(
-        select(Participant, Vote.proposal_id)
-        .outerjoin(
-            Vote,
-            and_(Vote.participant_id == Participant.id, Vote.consultation_id == consultation_id),
+class SequenceContext(NamedTuple):
+    """What a sequence request needs besides the pool: the consultation, the voter (None: not
+    found, or the session's participant belongs to an account now) and what they voted on."""
+
+    consultation: ConsultationHead
+    voter: VoterHead | None
+    voted: frozenset[int]
+
+
+# Plain SQL, as the rest of this path (see load_candidates); the tenant is explicit.
+_CONTEXT_SQL = """
+SELECT c.id, c.tenant_id, c.visibility, c.starts_at, c.ends_at, c.settings,
+       pa.id, pa.account_id, pa.territory, pa.birth_year, v.proposal_id
+FROM consultations c
+LEFT JOIN participants pa ON pa.{voter_column} = :voter AND pa.tenant_id = c.tenant_id
+LEFT JOIN votes v
+  ON v.participant_id = pa.id AND v.consultation_id = c.id AND v.tenant_id = c.tenant_id
+WHERE c.id = :consultation_id AND c.tenant_id = :tenant_id
+"""
+_CONTEXT_TYPES = (
+    *(BigInteger(), BigInteger(), String(), UTCDateTime(), UTCDateTime(), JSON()),
+    *(BigInteger(), BigInteger(), String(), Integer(), BigInteger()),
+)
+
+
+def _typed(sql: str, types: tuple) -> TextClause:
+    """Result columns typed by position (UTC datetimes, JSON and booleans on every backend)."""
+    return text(sql).columns(*(column(f"c{i}", type_) for i, type_ in enumerate(types)))
+
+
+_CONTEXT_BY_PARTICIPANT = _typed(_CONTEXT_SQL.format(voter_column="id"), _CONTEXT_TYPES)
+_CONTEXT_BY_ACCOUNT = _typed(_CONTEXT_SQL.format(voter_column="account_id"), _CONTEXT_TYPES)
+
+
+def read_context(
+    session: TenantSession,
+    consultation_id: int,
+    *,
+    participant_id: int | None = None,
+    account_id: int | None = None,
+) -> SequenceContext | None:
+    """The consultation (None: not in this session's tenant), the voter — the anonymous
+    participant ``participant_id`` or the participant of ``account_id`` — and the proposals
+    they voted on, in one round trip."""
+    tenant_id = session.tenant_id
+    if tenant_id is None:
+        return None
+    if account_id is not None:
+        statement, voter = _CONTEXT_BY_ACCOUNT, account_id
+    else:
+        statement, voter = _CONTEXT_BY_PARTICIPANT, participant_id
+    rows = (
+        session.connection()
+        .execute(
+            statement,
+            {"consultation_id": consultation_id, "tenant_id": tenant_id, "voter": voter},
         )
-        .where(Participant.id == participant_id)
-    ).all()
+        .all()
+    )
     if not rows:
         return None
-    return rows[0][0], {pid for _, pid in rows if pid is not None}
+    first = rows[0]
+    consultation = ConsultationHead(*first[:6])
+    found = None
+    if first[6] is not None:
+        found = VoterHead(*first[6:10])
+        if account_id is None and found.account_id is not None:
+            return SequenceContext(consultation, None, frozenset())  # log in to use it
+    return SequenceContext(consultation, found, frozenset(r[10] for r in rows if r[10] is not None))
 
 
-_RAW_COUNTS = [getattr(ProposalCounter, column_name(key, False)) for key in COUNTED_KEYS]
+_RAW_COLUMNS = [column_name(key, False) for key in COUNTED_KEYS]
+_CARDS = _typed(
+    f"""
+SELECT p.id, p.consultation_id, p.author_id, p.content, p.status, p.refusal_reason,
+       p.created_at, t.id, t.slug, t.label, {", ".join("c." + name for name in _RAW_COLUMNS)}
+FROM proposals p
+LEFT JOIN proposal_counters c
+  ON c.proposal_id = p.id AND c.tenant_id = p.tenant_id AND c.segment = 'all'
+LEFT JOIN proposal_tags pt ON pt.proposal_id = p.id AND pt.tenant_id = p.tenant_id
+LEFT JOIN tags t ON t.id = pt.tag_id AND t.tenant_id = p.tenant_id
+WHERE p.tenant_id = :tenant_id AND p.id IN :ids AND p.status = :accepted
+""",
+    (
+        *(BigInteger(), BigInteger(), BigInteger(), String(), String(), String()),
+        *(UTCDateTime(), BigInteger(), String(), String()),
+        *(Integer() for _ in _RAW_COLUMNS),
+    ),
+).bindparams(bindparam("ids", expanding=True))
 
 
 def sequence(
@@ -572,28 +670,26 @@ def sequence(
     if not chosen:
         return []
     # The cards' proposals with their raw counts and their tags, in one query.
-    proposals: dict[int, Proposal] = {}
+    proposals: dict[int, CardProposal] = {}
     counts: dict[int, dict[str, int]] = {}
-    tags: dict[int, list[Tag]] = {}
-    rows = session.execute(
-        select(Proposal, Tag, *_RAW_COUNTS)
-        .outerjoin(
-            ProposalCounter,
-            and_(ProposalCounter.proposal_id == Proposal.id, ProposalCounter.segment == "all"),
-        )
-        .outerjoin(ProposalTag, ProposalTag.proposal_id == Proposal.id)
-        .outerjoin(Tag, Tag.id == ProposalTag.tag_id)
-        .where(Proposal.id.in_(chosen), Proposal.status == ProposalStatus.accepted)
+    tags: dict[int, list[CardTag]] = {}
+    rows = session.connection().execute(
+        _CARDS,
+        {
+            "tenant_id": consultation.tenant_id,
+            "ids": list(chosen),
+            "accepted": ProposalStatus.accepted.value,
+        },
     )
-    for proposal, tag, *raw in rows:
-        if proposal.id not in proposals:
-            proposals[proposal.id] = proposal
-            counts[proposal.id] = (
-                dict(zip(COUNTED_KEYS, raw, strict=True)) if raw[0] is not None else {}
-            )
-            tags[proposal.id] = []
-        if tag is not None:
-            tags[proposal.id].append(tag)
+    for row in rows:
+        pid = row[0]
+        if pid not in proposals:
+            proposals[pid] = CardProposal(*row[:7])
+            raw = row[10:]
+            counts[pid] = dict(zip(COUNTED_KEYS, raw, strict=True)) if raw[0] is not None else {}
+            tags[pid] = []
+        if row[7] is not None:
+            tags[pid].append(CardTag(*row[7:10]))
     place = f"{SEQUENCE_PLACE}{secrets.token_hex(6)}"
     served = [pid for pid in chosen if pid in proposals]
     return [
