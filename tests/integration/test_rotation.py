@@ -96,6 +96,43 @@ def test_concurrent_voters_never_get_what_they_voted_on(world, consultation):
     assert failures == []
 
 
+def test_threads_starting_together_build_a_pool_once(world, consultation, database, app):
+    """A process's threads all ask for the pool at start: one builds it, the others wait."""
+    from pnyx.rotation import service as rotation
+
+    c, _ = consultation
+    store = app.extensions["pnyx"].store
+    real_load = rotation.load_candidates
+    builds: list[int] = []
+
+    def slow_load(session, consultation_id, proposal_ids=None):
+        if proposal_ids is None:
+            builds.append(consultation_id)
+            time.sleep(0.3)  # a build at scale: long enough for every thread to arrive
+        return real_load(session, consultation_id, proposal_ids)
+
+    pools, sizes, errors = rotation.Pools(), [], []
+
+    def ask() -> None:
+        try:
+            with database.scope(tenant_id=world.alpha_id) as session:
+                sizes.append(len(pools.pool(session, store, c).candidates))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    from unittest import mock
+
+    with mock.patch.object(rotation, "load_candidates", slow_load):
+        threads = [threading.Thread(target=ask) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert errors == []
+    assert builds == [c.id]
+    assert sizes == [30] * 4
+
+
 def test_refused_after_pooling_is_never_served_and_accepted_enters_at_once(
     world, consultation, database
 ):

@@ -432,11 +432,19 @@ class Pools:
     builds and reloads read first and lock only to take in what they read: two threads may then
     read the same changes, and each takes in only the entries past what the pool already has
     (its data for them was read after the log was, so is at least as fresh as they are).
+
+    A build reads every accepted proposal with its counters (a second or more at 10,000
+    proposals): when a process starts, all its threads would build the same pool at once. So one
+    builds while the others wait for it — a bounded wait (``BUILD_WAIT``), never a lock held
+    across the read: past it, a waiting thread builds too, as it would have without waiting.
     """
+
+    BUILD_WAIT = 10.0  # seconds a thread waits for another's build of the same pool
 
     def __init__(self) -> None:
         self._pools: dict[tuple[int, int], _Pool] = {}
         self._lock = threading.Lock()
+        self._building: dict[tuple[int, int], threading.Event] = {}
 
     def clear(self) -> None:
         with self._lock:
@@ -451,13 +459,7 @@ class Pools:
         # The log's changes since this pool's position come with its length.
         epoch, position, entries = _log_state(store, *key, start)
         if pool is None or pool.epoch != epoch or pool.position > position:
-            seen = pool
-            candidates = load_candidates(session, consultation.id)
-            built = _Pool(epoch, position, {p: c for p, c in candidates.items() if c is not None})
-            with self._lock:
-                pool = self._pools.get(key)
-                if pool is seen:  # nobody built it meanwhile (else: theirs, brought up to date)
-                    pool = self._pools[key] = built
+            pool = self._build(session, consultation.id, key, pool, epoch, position)
         first = pool.position
         if first < position:
             if entries is not None and start <= first:
@@ -473,6 +475,35 @@ class Pools:
                     pool.apply(changed)
                     pool.position = position
         return pool
+
+    def _build(self, session, consultation_id, key, seen, epoch, position) -> _Pool:
+        """A new pool for ``key`` (which holds ``seen``), or the one another thread built
+        meanwhile (brought up to date by the caller)."""
+        with self._lock:
+            building = self._building.get(key)
+            if building is None:
+                building = self._building[key] = threading.Event()
+                mine = True
+            else:
+                mine = False
+        if not mine:
+            building.wait(self.BUILD_WAIT)
+            pool = self._pools.get(key)
+            if pool is not None and pool is not seen:
+                return pool
+        try:
+            candidates = load_candidates(session, consultation_id)
+            built = _Pool(epoch, position, {p: c for p, c in candidates.items() if c is not None})
+            with self._lock:
+                pool = self._pools.get(key)
+                if pool is seen:  # nobody built it meanwhile (else: theirs, brought up to date)
+                    pool = self._pools[key] = built
+            return pool
+        finally:
+            if mine:
+                with self._lock:
+                    self._building.pop(key, None)
+                building.set()
 
     def candidates(
         self, session: TenantSession, store: Store, consultation: Consultation
