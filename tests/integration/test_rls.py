@@ -50,6 +50,16 @@ def test_every_table_with_tenant_id_has_forced_rls_and_a_policy(app_engine):
     assert sorted(name for name, *_ in tables) == tenant_tables(metadata)
 
 
+def test_policies_read_their_settings_once_per_statement(app_engine):
+    """In scalar subqueries (an InitPlan each), not per row: see ``TENANT_POLICY``."""
+    with app_engine.connect() as conn:
+        policies = conn.execute(
+            text("SELECT tablename, qual FROM pg_policies WHERE policyname = 'tenant_isolation'")
+        ).all()
+    per_row = [t for t, qual in policies if qual.count("( SELECT") != 2]
+    assert policies and per_row == []
+
+
 def test_raw_select_with_no_tenant_set_returns_no_rows(world, app_engine):
     with app_engine.connect() as conn:
         for table in tenant_tables(metadata):

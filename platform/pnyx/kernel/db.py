@@ -349,18 +349,21 @@ def tenant_tables(metadata: MetaData = Base.metadata) -> list[str]:
     return sorted(t.name for t in metadata.sorted_tables if "tenant_id" in t.columns)
 
 
+# The settings are read in scalar subqueries: PostgreSQL evaluates them once per statement (an
+# InitPlan) instead of once per row — bare, a scan of 200,000 votes spends three times as long
+# in the policy as in the scan. The settings hold for the whole transaction, so once is exact.
 TENANT_POLICY = (
-    "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::bigint "
-    "OR tenant_id = ANY (string_to_array(NULLIF(current_setting('app.tenant_ids', true), ''), ',')"
-    "::bigint[])"
+    "tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::bigint) "
+    "OR tenant_id = ANY ((SELECT string_to_array("
+    "NULLIF(current_setting('app.tenant_ids', true), ''), ',')::bigint[])::bigint[])"
 )
 
 
-def rls_statements(table: str) -> list[str]:
+def rls_statements(table: str, policy: str = TENANT_POLICY) -> list[str]:
     """DDL putting ``table`` under forced row-level security with the tenant policy."""
     return [
         f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
         f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
         f"DROP POLICY IF EXISTS tenant_isolation ON {table}",
-        f"CREATE POLICY tenant_isolation ON {table} USING ({TENANT_POLICY}) WITH CHECK ({TENANT_POLICY})",
+        f"CREATE POLICY tenant_isolation ON {table} USING ({policy}) WITH CHECK ({policy})",
     ]
