@@ -154,3 +154,57 @@ def test_custom_embedder_is_used() -> None:
     index = SemanticDuplicateIndex(PROPOSALS.items(), embedder=embedder, semantic_only=True)
     assert index.semantic
     assert index.similar("Il faut des équipements de sport", 1)[0][0] == 2
+
+
+class _Recording:
+    """A stand-in encoder (hashed bag of words) that records the texts it reads."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    def __call__(self, texts):
+        self.texts.extend(texts)
+        out = np.zeros((len(texts), 32), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in text.lower().split():
+                out[i, sum(word.encode()) % 32] += 1.0
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+
+
+def test_vectors_encoded_later_give_the_same_results() -> None:
+    eager = SemanticDuplicateIndex(PROPOSALS.items(), embedder=_Recording())
+    recording = _Recording()
+    lazy = SemanticDuplicateIndex(embedder=recording)
+    recording.texts.clear()  # its probe
+    lazy.add_many(PROPOSALS.items(), encode=False)
+    assert recording.texts == [] and lazy.pending == len(PROPOSALS)
+    query = "Il faut ouvrir les crèches le dimanche"
+    assert lazy.similar(query, 5) == DuplicateIndex(PROPOSALS.items()).similar(query, 5)
+    assert lazy.waiting(3) and not lazy.waiting(99)
+    assert lazy.unencoded(2, ids=[7]) == [(7, PROPOSALS[7]), (1, PROPOSALS[1])]
+    assert lazy.encode_pending(1, ids=[3]) == 1 and not lazy.waiting(3)
+    items = lazy.unencoded()
+    assert len(items) == len(PROPOSALS) - 1
+    vectors = lazy.encode([text for _, text in items])
+    lazy.add_many([(5, "Il faut encadrer le prix du gaz")], encode=False)  # re-texted meanwhile
+    lazy.remove(6)  # and this one gone
+    assert lazy.store_vectors(items, vectors) == len(items) - 2
+    assert lazy.unencoded() == [(5, "Il faut encadrer le prix du gaz")]
+    lazy.encode_pending()
+    lazy.add(5, PROPOSALS[5])
+    lazy.add(6, PROPOSALS[6])
+    assert lazy.pending == 0 and lazy.baseline() == pytest.approx(eager.baseline())
+    for text in (query, PROPOSALS[9]):
+        assert lazy.similar(text, 5) == eager.similar(text, 5)
+
+
+def test_an_indexed_proposal_is_not_re_encoded_as_a_query() -> None:
+    recording = _Recording()
+    index = SemanticDuplicateIndex(PROPOSALS.items(), embedder=recording)
+    recording.texts.clear()
+    found = index.similar(PROPOSALS[4], 3, exclude=4)
+    assert recording.texts == [] and 4 not in [pid for pid, _ in found]
+    assert index.similar_exact(PROPOSALS[4], 3, exclude=4) == found
+    assert recording.texts == []
+    index.similar(PROPOSALS[4] + " !", 3, exclude=4)  # another text: encoded
+    assert recording.texts == [PROPOSALS[4] + " !"]

@@ -831,6 +831,10 @@ class DuplicateIndex:
     def __contains__(self, proposal_id: object) -> bool:
         return proposal_id in self._keys
 
+    def ids(self) -> list[Hashable]:
+        """The indexed proposal ids, in the order they were indexed."""
+        return list(self._keys)
+
     def add(self, proposal_id: Hashable, text: str) -> None:
         """Index a proposal; an id already present is replaced."""
         if proposal_id in self._keys:

@@ -185,6 +185,7 @@ class SemanticDuplicateIndex(DuplicateIndex):
         self._n_rows = 0
         self._sum = np.zeros(dim, dtype=np.float64)
         self._n_vectors = 0  # indexed proposals with a non-zero vector
+        self._unencoded: dict[int, None] = {}  # keys indexed without their vector yet, in order
         super().__init__((), **lexical)
         self.add_many(items)
 
@@ -198,6 +199,16 @@ class SemanticDuplicateIndex(DuplicateIndex):
             return np.asarray(self._embedder(list(texts)), dtype=np.float32)
         assert self._model is not None
         return _embed_with(self._model, self._dim, texts)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """The vectors this index would store for ``texts`` (one row each). Reads nothing of
+        the index: it may be called without holding the lock that guards it (see
+        :meth:`store_vectors`). Raises ``RuntimeError`` when the semantic channel is off."""
+        if not self.semantic:
+            raise RuntimeError("no sentence encoder: this index is lexical only")
+        if not texts:
+            return np.zeros((0, self._dim), dtype=np.float32)
+        return self._vectors(texts)
 
     # -- storage ------------------------------------------------------------------------
 
@@ -224,21 +235,84 @@ class SemanticDuplicateIndex(DuplicateIndex):
     def add(self, proposal_id: Hashable, text: str) -> None:
         self.add_many([(proposal_id, text)])
 
-    def add_many(self, items: Iterable[tuple[Hashable, str]]) -> None:
+    def add_many(self, items: Iterable[tuple[Hashable, str]], *, encode: bool = True) -> None:
         """Index several proposals, their texts encoded in one batch (several times faster
-        than one :meth:`add` each); ids already present are replaced."""
+        than one :meth:`add` each); ids already present are replaced.
+
+        ``encode=False`` indexes them lexically at once and leaves their vectors to come
+        (:meth:`unencoded`, :meth:`encode_pending` or :meth:`encode` + :meth:`store_vectors`):
+        until then they score on the lexical similarity alone, as a text without a vector."""
         items = list(items)
         if not items:
             return
-        vectors = self._vectors([text for _, text in items]) if self.semantic else None
+        encode = encode and self.semantic
+        vectors = self._vectors([text for _, text in items]) if encode else None
+        blank = np.zeros(self._dim, dtype=np.float32)
         for i, (proposal_id, text) in enumerate(items):
             super().add(proposal_id, text)  # replacing an id goes through self.remove
+            if not self.semantic:
+                continue
+            key = self._keys[proposal_id]
             if vectors is not None:
-                self._store(self._keys[proposal_id], vectors[i])
+                self._store(key, vectors[i])
+            else:
+                self._store(key, blank)
+                self._unencoded[key] = None
+
+    # -- vectors encoded later ----------------------------------------------------------
+
+    @property
+    def pending(self) -> int:
+        """How many indexed proposals still wait for their vector."""
+        return len(self._unencoded)
+
+    def waiting(self, proposal_id: Hashable) -> bool:
+        """Whether this indexed proposal still waits for its vector."""
+        return self._keys.get(proposal_id) in self._unencoded
+
+    def unencoded(
+        self, limit: int | None = None, *, ids: Iterable[Hashable] = ()
+    ) -> list[tuple[Hashable, str]]:
+        """Up to ``limit`` (id, text) still without their vector: those of ``ids`` first,
+        then the others in the order they were indexed."""
+        order = dict.fromkeys(k for i in ids if (k := self._keys.get(i)) in self._unencoded)
+        for key in self._unencoded:
+            if limit is not None and len(order) >= limit:
+                break
+            order.setdefault(key)
+        keys = list(order)[:limit] if limit is not None else list(order)
+        return [(self._ids[key], self._texts[key]) for key in keys]
+
+    def store_vectors(self, items: Sequence[tuple[Hashable, str]], vectors: np.ndarray) -> int:
+        """Store the vectors :meth:`encode` gave for ``items`` (from :meth:`unencoded`),
+        skipping any proposal removed or re-texted in the meantime; returns how many were
+        stored."""
+        stored = 0
+        for (proposal_id, text), vector in zip(items, vectors, strict=True):
+            key = self._keys.get(proposal_id)
+            if key is None or key not in self._unencoded or self._texts[key] != text:
+                continue
+            del self._unencoded[key]
+            row = self._rows[key]
+            self._matrix[row] = vector
+            if vector.any():
+                self._sum += vector
+                self._n_vectors += 1
+            stored += 1
+        return stored
+
+    def encode_pending(self, limit: int | None = None, *, ids: Iterable[Hashable] = ()) -> int:
+        """Encode (in one batch) and store up to ``limit`` missing vectors, those of ``ids``
+        first; returns how many were stored."""
+        if not self._unencoded:
+            return 0
+        items = self.unencoded(limit, ids=ids)
+        return self.store_vectors(items, self.encode([text for _, text in items]))
 
     def remove(self, proposal_id: Hashable) -> None:
         key = self._keys.get(proposal_id)
         super().remove(proposal_id)
+        self._unencoded.pop(key, None)
         row = self._rows.pop(key, None) if key is not None else None
         if row is not None:
             vector = self._matrix[row]
@@ -265,10 +339,14 @@ class SemanticDuplicateIndex(DuplicateIndex):
         semantic = min(max((cosine - baseline) / (1.0 - baseline), 0.0), 1.0)
         return semantic if self.semantic_only else max(lexical, semantic)
 
-    def _query_vector(self, text: str) -> np.ndarray | None:
+    def _query_vector(self, text: str, exclude: Hashable | None = None) -> np.ndarray | None:
         if not self.semantic:
             return None
-        vector = self._vectors([text])[0]
+        key = self._keys.get(exclude) if exclude is not None else None
+        if key is not None and key not in self._unencoded and self._texts[key] == text:
+            vector = self._matrix[self._rows[key]].copy()  # an indexed proposal: not re-encoded
+        else:
+            vector = self._vectors([text])[0]
         return vector if vector.any() else None
 
     def similarity(self, a: str, b: str) -> float:
@@ -319,7 +397,7 @@ class SemanticDuplicateIndex(DuplicateIndex):
         lexical = {
             self._keys[pid]: score for pid, score in super().similar(text, wanted, exclude=exclude)
         }
-        cosines = self._cosines(self._query_vector(text))
+        cosines = self._cosines(self._query_vector(text, exclude))
         keys = set(lexical)
         if cosines is not None:
             top = min(wanted + 1, len(cosines))
@@ -348,7 +426,7 @@ class SemanticDuplicateIndex(DuplicateIndex):
         if not self.semantic:
             return super().similar_exact(text, limit, exclude=exclude)
         lexical_of = self._scorer(_features(text))
-        cosines = self._cosines(self._query_vector(text))
+        cosines = self._cosines(self._query_vector(text, exclude))
         baseline = self.baseline()
         ranked = []
         for key, proposal_id in self._ids.items():
