@@ -54,6 +54,7 @@ def _load_consultation():
 def _load_sequence_context(consultation_id: int) -> None:
     """A sequence's read (a hot path): the consultation, the voter and what they voted on, in
     one round trip of plain SQL (``rotation.read_context``), to ``g.sequence_context``."""
+    db().use_generic_plans()
     principal = current_principal()
     if principal is not None:
         context = rotation.read_context(db(), consultation_id, account_id=principal.id)

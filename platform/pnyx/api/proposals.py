@@ -71,6 +71,7 @@ def _load(proposal_id: int) -> tuple[Proposal, Consultation]:
 def _load_ballot(proposal_id: int) -> None:
     """The vote path's read (the hottest request): the proposal, its consultation, the voter and
     their vote on it, in one round trip of plain SQL (``votes.read_ballot``), to ``g.ballot``."""
+    db().use_generic_plans()
     principal = current_principal()
     if principal is not None:
         ballot = votes.read_ballot(db(), proposal_id, account_id=principal.id)

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import NamedTuple, Protocol
 
 from sqlalchemy import (
@@ -298,7 +297,7 @@ def _insert_vote(session: TenantSession, values: dict) -> bool:
 def _insert_counted_vote(session: TenantSession, values: dict, new: dict[str, Counter]) -> bool:
     """Insert a first vote and count it; False (nothing written) when the voter already voted.
 
-    On PostgreSQL one round trip (see :func:`_counted_insert_sql`); elsewhere the same two
+    On PostgreSQL one round trip (see :data:`_COUNTED_INSERT`); elsewhere the same two
     statements one after the other.
     """
     proposal_id = values["proposal_id"]
@@ -309,46 +308,12 @@ def _insert_counted_vote(session: TenantSession, values: dict, new: dict[str, Co
         return True
     if values["created_at"].tzinfo is None or values["updated_at"].tzinfo is None:
         raise ValueError("naive datetime: Pnyx stores aware UTC times only")
-    groups: dict[tuple, list[str]] = {}
-    for segment, delta in new.items():
-        groups.setdefault(tuple(sorted((c, n) for c, n in delta.items() if n)), []).append(segment)
-    ordered = sorted(groups.items(), key=lambda item: sorted(item[1]))
-    params = dict(values)
-    for i, (_items, segments) in enumerate(ordered):
-        params[f"segments_{i}"] = sorted(segments)
-    statement = _counted_insert_sql(tuple(items for items, _ in ordered))
-    return session.connection().execute(statement, params).first() is not None
-
-
-@lru_cache(maxsize=512)
-def _counted_insert_sql(deltas: tuple[tuple[tuple[str, int], ...], ...]) -> TextClause:
-    """``WITH new_vote AS (INSERT … ON CONFLICT DO NOTHING RETURNING id), counted_i AS (UPDATE
-    proposal_counters … WHERE … AND EXISTS (SELECT FROM new_vote)) SELECT id FROM new_vote``.
-
-    Plain SQL, built once per set of counter deltas: the hot path skips building and hashing a
-    statement per vote. Column names come from :data:`COUNTED_KEYS` only; every value is bound.
-    The tenant is explicit in the UPDATE (and row-level security checks it again).
-    """
-    allowed = {column_name(k, t) for k in COUNTED_KEYS for t in (False, True)}
-    columns = ", ".join(_VOTE_COLUMNS)
-    parts = [
-        f"WITH new_vote AS (INSERT INTO votes ({columns}) "
-        f"VALUES ({', '.join(':' + c for c in _VOTE_COLUMNS)}) "
-        "ON CONFLICT (proposal_id, participant_id) DO NOTHING RETURNING id)"
-    ]
-    for i, items in enumerate(deltas):
-        assignments = []
-        for name, n in items:
-            if name not in allowed:
-                raise ValueError(f"not a counter column: {name!r}")
-            assignments.append(f"{name} = {name} + {int(n)}")
-        parts.append(
-            f", counted_{i} AS (UPDATE proposal_counters SET {', '.join(assignments)} "
-            f"WHERE proposal_id = :proposal_id AND tenant_id = :tenant_id "
-            f"AND segment = ANY(:segments_{i}) AND EXISTS (SELECT 1 FROM new_vote))"
-        )
-    parts.append(" SELECT id FROM new_vote")
-    return text("".join(parts))
+    delta = next(iter(new.values()))
+    if any(other != delta for other in new.values()):
+        raise ValueError("a first vote adds the same to each of its segments")
+    params = dict(values, segments=sorted(new))
+    params.update({f"d_{name}": delta.get(name, 0) for name in _COUNTER_COLUMNS})
+    return session.connection().execute(_COUNTED_INSERT, params).first() is not None
 
 
 _VOTE_COLUMNS = (
@@ -363,6 +328,24 @@ _VOTE_COLUMNS = (
     "age_band",
     "created_at",
     "updated_at",
+)
+_COUNTER_COLUMNS = tuple(column_name(k, t) for t in (False, True) for k in COUNTED_KEYS)
+
+# ``WITH new_vote AS (INSERT … ON CONFLICT DO NOTHING RETURNING id), counted AS (UPDATE
+# proposal_counters … WHERE … AND EXISTS (SELECT FROM new_vote)) SELECT id FROM new_vote``: a
+# first vote and its counts in one round trip. One text for every vote (each counter column
+# gets its increment, 0 or 1, as a parameter), so that each connection prepares it once; the
+# UPDATE rewrites the whole row anyway. The tenant is explicit (row-level security checks it
+# again).
+_COUNTED_INSERT = text(
+    f"WITH new_vote AS (INSERT INTO votes ({', '.join(_VOTE_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in _VOTE_COLUMNS)}) "
+    "ON CONFLICT (proposal_id, participant_id) DO NOTHING RETURNING id), "
+    "counted AS (UPDATE proposal_counters SET "
+    + ", ".join(f"{name} = {name} + :d_{name}" for name in _COUNTER_COLUMNS)
+    + " WHERE proposal_id = :proposal_id AND tenant_id = :tenant_id "
+    "AND segment = ANY(:segments) AND EXISTS (SELECT 1 FROM new_vote)) "
+    "SELECT id FROM new_vote"
 )
 
 

@@ -123,6 +123,15 @@ class TenantSession(Session):
         if self.in_transaction():
             _set_rls_settings(self, None, self.connection())
 
+    def use_generic_plans(self) -> None:
+        """Plan this session's statements once per connection (PostgreSQL's generic plans), from
+        its next transaction on: for the hot paths (a vote, a sequence), whose few statements
+        are prepared on each connection. Left to itself, PostgreSQL plans them again at every
+        execution (with row-level security their generic plans look dearer than they are); the
+        planning then costs more than the execution. Not for reports and searches, whose plans
+        depend on the values."""
+        self.info["generic_plans"] = True
+
     @property
     def staff_id(self) -> int | None:
         return self.info.get("staff_id")
@@ -192,16 +201,20 @@ def _set_rls_settings(session: TenantSession, transaction, connection) -> None:
     listed = ",".join(str(int(t)) for t in visible)
     staff = session.staff_id
     staff = "" if staff is None else str(int(staff))
-    if staff == "" and _begin_with_settings(connection, single, listed):
+    generic = bool(session.info.get("generic_plans"))
+    if staff == "" and _begin_with_settings(connection, single, listed, generic):
         return
     connection.exec_driver_sql(
         "SELECT set_config('app.tenant_id', %s, true), set_config('app.tenant_ids', %s, true), "
-        "set_config('app.staff_id', %s, true)",
+        "set_config('app.staff_id', %s, true)" + (_GENERIC_PLANS if generic else ""),
         (single, listed, staff),
     )
 
 
-def _begin_with_settings(connection, single: str, listed: str) -> bool:
+_GENERIC_PLANS = ", set_config('plan_cache_mode', 'force_generic_plan', true)"
+
+
+def _begin_with_settings(connection, single: str, listed: str, generic: bool = False) -> bool:
     """psycopg 3: BEGIN and the two settings in one round trip instead of two; False if not.
 
     psycopg starts a transaction with its own round trip (``BEGIN``) before the first statement,
@@ -232,7 +245,8 @@ def _begin_with_settings(connection, single: str, listed: str) -> bool:
         return False
     pgconn.send_query(
         f"{begin}; SELECT set_config('app.tenant_id', '{single}', true), "
-        f"set_config('app.tenant_ids', '{listed}', true)".encode()
+        f"set_config('app.tenant_ids', '{listed}', true)"
+        f"{_GENERIC_PLANS if generic else ''}".encode()
     )
     for result in raw.wait(generators.execute(pgconn)):
         if result.status not in (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK):
@@ -291,6 +305,13 @@ def make_engine(url: str, **kwargs) -> Engine:
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", True)
+    if url.startswith(("postgresql+psycopg:", "postgresql:")):
+        # Server-side prepared statements from a statement's second run on a connection (psycopg
+        # waits for five by default): the hot paths' few statements are then parsed and planned
+        # once per connection instead of at every request.
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        connect_args.setdefault("prepare_threshold", 1)
+        kwargs["connect_args"] = connect_args
     return create_engine(url, **kwargs)
 
 
