@@ -28,6 +28,15 @@ def test_counters_expire_with_their_first_window(store):
     assert store.incr("forever") == 1 and store.incr("forever") == 2
 
 
+def test_several_counters_in_one_call_count_and_expire_each(store):
+    assert store.incr_many([]) == []
+    assert store.incr_many([("a", 0.2), ("b", None)]) == [1, 1]
+    assert store.incr_many([("a", 0.2), ("b", None), ("a", 0.2)]) == [2, 2, 3]
+    time.sleep(0.3)
+    assert store.incr_many([("a", 0.2), ("b", None)]) == [1, 3]
+    assert store.incr("a", ttl=0.2) == 2  # the same counters as incr's
+
+
 def test_set_only_new_and_compare_operations(store):
     assert store.set("lock", "a", ttl=5, only_new=True)
     assert not store.set("lock", "b", ttl=5, only_new=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from typing import Protocol
 
 
@@ -18,6 +19,7 @@ class Store(Protocol):
     ) -> bool: ...
     def delete(self, *keys: str) -> None: ...
     def incr(self, key: str, *, ttl: float | None = None) -> int: ...
+    def incr_many(self, counters: Sequence[tuple[str, float | None]]) -> list[int]: ...
     def rpush(self, key: str, *values: str) -> int: ...
     def llen(self, key: str) -> int: ...
     def lrange(self, key: str, start: int, stop: int) -> list[str]: ...
@@ -34,6 +36,14 @@ class RedisStore:
         "if n == 1 and tonumber(ARGV[1]) > 0 then redis.call('pexpire', KEYS[1], ARGV[1]) end "
         "return n"
     )
+    _INCR_MANY = (
+        "local counts = {} "
+        "for i, key in ipairs(KEYS) do "
+        "local n = redis.call('incr', key) "
+        "if n == 1 and tonumber(ARGV[i]) > 0 then redis.call('pexpire', key, ARGV[i]) end "
+        "counts[i] = n end "
+        "return counts"
+    )
     _CAE = (
         "if redis.call('get', KEYS[1]) == ARGV[1] then "
         "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
@@ -47,6 +57,7 @@ class RedisStore:
         self._cad = self.redis.register_script(self._CAD)
         self._cae = self.redis.register_script(self._CAE)
         self._incr = self.redis.register_script(self._INCR)
+        self._incr_many = self.redis.register_script(self._INCR_MANY)
 
     def _k(self, key: str) -> str:
         return self.prefix + key
@@ -67,6 +78,14 @@ class RedisStore:
     def incr(self, key: str, *, ttl: float | None = None) -> int:
         """One round trip: the counter, with its expiry set when it is created."""
         return int(self._incr(keys=[self._k(key)], args=[int(ttl * 1000) if ttl else 0]))
+
+    def incr_many(self, counters: Sequence[tuple[str, float | None]]) -> list[int]:
+        """Several counters (key, ttl) in one round trip, each as :meth:`incr`."""
+        if not counters:
+            return []
+        keys = [self._k(key) for key, _ in counters]
+        ttls = [int(ttl * 1000) if ttl else 0 for _, ttl in counters]
+        return [int(n) for n in self._incr_many(keys=keys, args=ttls)]
 
     def rpush(self, key: str, *values: str) -> int:
         return int(self.redis.rpush(self._k(key), *values))
@@ -131,6 +150,10 @@ class MemoryStore:
             expires = self._data[key][1] if current is not None else self._expiry(ttl)
             self._data[key] = (str(value), expires)
             return value
+
+    def incr_many(self, counters: Sequence[tuple[str, float | None]]) -> list[int]:
+        with self._lock:
+            return [self.incr(key, ttl=ttl) for key, ttl in counters]
 
     def rpush(self, key: str, *values: str) -> int:
         with self._lock:

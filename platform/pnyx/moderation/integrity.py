@@ -141,15 +141,20 @@ def check(
         "account": account_id,
     }
     moment = datetime.now(UTC).timestamp() if now is None else now
-    tripped: list[tuple[float, RateLimit]] = []
+    counted: list[tuple[RateLimit, int]] = []
+    counters: list[tuple[str, float]] = []
     for limit in configured_limits() if limits is None else limits:
         subject = subjects.get(limit.scope)
         if limit.action != action or subject is None:
             continue
         window = int(moment // limit.window)
-        key = f"rl:{limit.name}:{tenant_id or 0}:{subject}:{window}"
-        if store.incr(key, ttl=limit.window) > limit.limit:
-            tripped.append(((window + 1) * limit.window - moment, limit))
+        counted.append((limit, window))
+        counters.append((f"rl:{limit.name}:{tenant_id or 0}:{subject}:{window}", limit.window))
+    tripped: list[tuple[float, RateLimit]] = [
+        ((window + 1) * limit.window - moment, limit)
+        for (limit, window), count in zip(counted, store.incr_many(counters), strict=True)
+        if count > limit.limit
+    ]
     if tripped:
         wait, limit = max(tripped, key=lambda item: item[0])
         retry_after = max(1, math.ceil(wait))
