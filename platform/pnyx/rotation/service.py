@@ -154,24 +154,40 @@ def _epoch_key(tenant_id: int, consultation_id: int) -> str:
     return f"rotation:{tenant_id}:{consultation_id}:epoch"
 
 
-_CANDIDATE_COLUMNS = """
+def _listing(sql: str, *lists: str, types: tuple | None = None) -> dict[str, TextClause]:
+    """A statement with list parameters (``{name}`` in ``sql``), per dialect: ``= ANY(:name)``
+    with an array on PostgreSQL — one text whatever the lists' lengths, so each connection
+    prepares and plans it once — and an expanding ``IN`` elsewhere."""
+    on_postgres = text(sql.format(**{name: f"= ANY(:{name})" for name in lists}))
+    elsewhere = text(sql.format(**{name: f"IN :{name}" for name in lists})).bindparams(
+        *(bindparam(name, expanding=True) for name in lists)
+    )
+    if types is not None:
+        columns = [column(f"c{i}", type_) for i, type_ in enumerate(types)]
+        on_postgres, elsewhere = on_postgres.columns(*columns), elsewhere.columns(*columns)
+    return {"postgresql": on_postgres, "other": elsewhere}
+
+
+def _for(session: TenantSession, statements: dict[str, TextClause]) -> TextClause:
+    return statements.get(session.get_bind().dialect.name, statements["other"])
+
+
+_CANDIDATE_COLUMNS = (
+    """
 SELECT p.id, p.author_id, p.status, c.segment, c.trusted_agree, c.trusted_disagree,
        c.trusted_neutral, c.raw_agree + c.raw_disagree + c.raw_neutral, t.slug
 FROM proposals p
 LEFT JOIN proposal_counters c
-  ON c.proposal_id = p.id AND c.tenant_id = p.tenant_id AND c.segment IN ({segments})
+  ON c.proposal_id = p.id AND c.tenant_id = p.tenant_id AND c.segment IN ("""
+    + ", ".join(f"'{s}'" for s in ("all", *(f"territory:{t}" for t in TERRITORY_SEGMENTS)))
+    + """)
 LEFT JOIN proposal_tags pt ON pt.proposal_id = p.id AND pt.tenant_id = p.tenant_id
 LEFT JOIN tags t
   ON t.id = pt.tag_id AND t.tenant_id = p.tenant_id AND t.consultation_id = :consultation_id
-WHERE p.tenant_id IN :tenants AND p.consultation_id = :consultation_id AND """.format(
-    segments=", ".join(f"'{s}'" for s in ("all", *(f"territory:{t}" for t in TERRITORY_SEGMENTS)))
+WHERE p.tenant_id {tenants} AND p.consultation_id = :consultation_id AND """
 )
-_ALL_CANDIDATES = text(_CANDIDATE_COLUMNS + "p.status = :accepted").bindparams(
-    bindparam("tenants", expanding=True)
-)
-_SOME_CANDIDATES = text(_CANDIDATE_COLUMNS + "p.id IN :ids").bindparams(
-    bindparam("tenants", expanding=True), bindparam("ids", expanding=True)
-)
+_ALL_CANDIDATES = _listing(_CANDIDATE_COLUMNS + "p.status = :accepted", "tenants")
+_SOME_CANDIDATES = _listing(_CANDIDATE_COLUMNS + "p.id {ids}", "tenants", "ids")
 
 
 def load_candidates(
@@ -191,9 +207,10 @@ def load_candidates(
         wanted = sorted(set(proposal_ids))
         if not wanted:
             return {}
-        statement, params["ids"] = _SOME_CANDIDATES, wanted
+        statement, params["ids"] = _for(session, _SOME_CANDIDATES), wanted
     else:
-        statement, params["accepted"] = _ALL_CANDIDATES, ProposalStatus.accepted.value
+        statement = _for(session, _ALL_CANDIDATES)
+        params["accepted"] = ProposalStatus.accepted.value
     if not params["tenants"]:  # a session bound to no tenant sees no proposal
         return dict.fromkeys(wanted or [], None)
     rows = session.connection().execute(statement, params)
@@ -642,7 +659,7 @@ def read_context(
 
 
 _RAW_COLUMNS = [column_name(key, False) for key in COUNTED_KEYS]
-_CARDS = _typed(
+_CARDS = _listing(
     f"""
 SELECT p.id, p.consultation_id, p.author_id, p.content, p.status, p.refusal_reason,
        p.created_at, t.id, t.slug, t.label, {", ".join("c." + name for name in _RAW_COLUMNS)}
@@ -651,14 +668,15 @@ LEFT JOIN proposal_counters c
   ON c.proposal_id = p.id AND c.tenant_id = p.tenant_id AND c.segment = 'all'
 LEFT JOIN proposal_tags pt ON pt.proposal_id = p.id AND pt.tenant_id = p.tenant_id
 LEFT JOIN tags t ON t.id = pt.tag_id AND t.tenant_id = p.tenant_id
-WHERE p.tenant_id = :tenant_id AND p.id IN :ids AND p.status = :accepted
+WHERE p.tenant_id = :tenant_id AND p.id {{ids}} AND p.status = :accepted
 """,
-    (
+    "ids",
+    types=(
         *(BigInteger(), BigInteger(), BigInteger(), String(), String(), String()),
         *(UTCDateTime(), BigInteger(), String(), String()),
         *(Integer() for _ in _RAW_COLUMNS),
     ),
-).bindparams(bindparam("ids", expanding=True))
+)
 
 
 def sequence(
@@ -705,7 +723,7 @@ def sequence(
     counts: dict[int, dict[str, int]] = {}
     tags: dict[int, list[CardTag]] = {}
     rows = session.connection().execute(
-        _CARDS,
+        _for(session, _CARDS),
         {
             "tenant_id": consultation.tenant_id,
             "ids": list(chosen),
