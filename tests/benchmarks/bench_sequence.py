@@ -15,8 +15,8 @@ earlier run (to iterate on the code: loading takes 30–60 s).
   the 9,500 oldest proposals: the 500 newest have none, as new ones would), the 11 counter rows
   of each proposal computed from the votes in one ``INSERT … SELECT … GROUP BY GROUPING SETS``,
   then ANALYZE.
-- Pnyx (``pnyx.wsgi:app``) is served by gunicorn as in ``bench_vote_throughput`` (2 gthread
-  workers × 4 threads), on PostgreSQL as ``pnyx_app`` (RLS on) and Redis (database 9, flushed
+- Pnyx (``pnyx.wsgi:app``) is served by gunicorn as in ``bench_vote_throughput`` (as in
+  production: 2 gthread workers per CPU × 4 threads), on PostgreSQL as ``pnyx_app`` (RLS on) and Redis (database 9, flushed
   first): the sequence pools follow the change log in Redis. Jobs are only enqueued (JOBS_MODE
   rq, no worker): web processes do not run them (the lockstep detection, every 500 votes, reads
   every vote of the consultation; inline it would run inside the 500th vote's request).
@@ -52,6 +52,7 @@ import time
 from pathlib import Path
 
 from tests.benchmarks.bench_vote_throughput import (
+    GUNICORN,
     KEYS,
     QUALIFICATIONS,
     Client,
@@ -78,7 +79,7 @@ VOTES = 1_000_000
 TAGS = 8
 
 CLIENTS = 8
-WARMUP = 5.0
+WARMUP = 8.0  # every worker builds its pool meanwhile (a few seconds of CPU each)
 DURATION = 15.0
 HELLO_WARMUP = 1.0
 HELLO_DURATION = 8.0
@@ -659,7 +660,7 @@ def main() -> int:
     print(
         f"   ({CLIENTS} client processes: {DURATION:.0f} s of sequences and votes after "
         f"{WARMUP:.0f} s warm-up, {seq['fresh']} fresh voters and the rest with history; then "
-        f"{HELLO_DURATION:.0f} s of hello; gunicorn 2 gthread workers × 4 threads; "
+        f"{HELLO_DURATION:.0f} s of hello; gunicorn {' '.join(GUNICORN[:6])}; "
         f"{time.monotonic() - started:.0f} s in all; load average {os.getloadavg()[0]:.1f} "
         f"on {os.cpu_count()} CPUs)"
     )
