@@ -164,6 +164,43 @@ def test_refused_after_pooling_is_never_served_and_accepted_enters_at_once(
     assert fresh.id in served and time.monotonic() - started < 5
 
 
+def test_decisions_made_in_another_process_reach_its_pools_within_their_delay(
+    world, consultation, database, monkeypatch
+):
+    """A process reads the change log at most every FOLLOW_EVERY seconds. A proposal refused
+    elsewhere (here: whose signal does not reach this pool) is never served — cards are read only
+    if still accepted, and the pool then reads the log and chooses again; one accepted elsewhere
+    is served once the delay has passed."""
+    from pnyx.rotation import service as rotation
+
+    c, made = consultation
+    here, elsewhere = rotation.Pools(follow_every=0.5), rotation.Pools()
+    monkeypatch.setattr(rotation, "POOLS", here)
+    sequence(world.client("alpha"), c.id)  # this process's pool is built
+    admin = world.admin("alpha")
+    monkeypatch.setattr(rotation, "POOLS", elsewhere)
+    for p in made[:25]:
+        admin.post(
+            f"/api/v1/proposals/{p.id}/decision", json={"decision": "refuse", "reason": "test"}
+        )
+    fresh = factories.proposal(
+        database,
+        world.alpha_id,
+        c.id,
+        "Il faut une idée venue d'ailleurs",
+        author="elsewhere@alpha.test",
+        status="pending",
+    )
+    admin.post(f"/api/v1/proposals/{fresh.id}/decision", json={"decision": "accept"})
+    monkeypatch.setattr(rotation, "POOLS", here)
+    kept = {p.id for p in made[25:]}
+    served = {card["proposal"]["id"] for card in sequence(world.client("alpha"), c.id)}
+    assert served - {fresh.id} == kept  # nothing refused, and the five left fill the sequence
+    time.sleep(0.6)
+    served = {card["proposal"]["id"] for card in sequence(world.client("alpha"), c.id)}
+    assert served == kept | {fresh.id}
+
+
 def test_bad_card_keys_count_raw_only(world, consultation, app):
     c, made = consultation
     voter = world.client("alpha")

@@ -19,6 +19,7 @@ import dataclasses
 import random
 import secrets
 import threading
+import time
 from bisect import bisect_left, insort
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -78,6 +79,11 @@ MAX_SEQUENCE = 30
 DEFAULT_SEQUENCE = 12
 SEQUENCE_PLACE = "seq:"  # card keys served in a sequence carry a place starting so
 LOG_EPOCH_LENGTH = 50_000  # changes before the log starts over (and pools rebuild)
+# A pool reads the change log at most this often (seconds): under load most requests are then
+# served from memory. Votes change tallies only; a decision committed in this process expires
+# the pool at once, one committed elsewhere reaches it within this delay — and a card is served
+# only if its proposal is still accepted when the cards are read.
+FOLLOW_EVERY = 0.25
 
 
 @dataclass(frozen=True)
@@ -355,6 +361,7 @@ class _Pool:
     epoch: str | None
     position: int
     candidates: dict[int, Candidate]
+    followed_at: float = 0.0  # time.monotonic() of its last reading of the change log
     lock: threading.Lock = field(default_factory=threading.Lock)
     rankings: dict[tuple, _Ranking] = field(default_factory=dict)
     authors: Counter = field(default_factory=Counter)
@@ -458,10 +465,16 @@ class Pools:
 
     BUILD_WAIT = 10.0  # seconds a thread waits for another's build of the same pool
 
-    def __init__(self) -> None:
+    def __init__(self, follow_every: float = FOLLOW_EVERY) -> None:
         self._pools: dict[tuple[int, int], _Pool] = {}
         self._lock = threading.Lock()
         self._building: dict[tuple[int, int], threading.Event] = {}
+        self._expired: set[tuple[int, int]] = set()
+        self.follow_every = follow_every
+
+    def expire(self, tenant_id: int, consultation_id: int) -> None:
+        """Read the change log at the next request (a decision was committed here)."""
+        self._expired.add((tenant_id, consultation_id))
 
     def clear(self) -> None:
         with self._lock:
@@ -472,6 +485,16 @@ class Pools:
         key = (consultation.tenant_id, consultation.id)
         log = _log_key(*key)
         pool = self._pools.get(key)
+        moment = time.monotonic()
+        if (
+            pool is not None
+            and key not in self._expired
+            and moment - pool.followed_at < self.follow_every
+        ):
+            return pool
+        self._expired.discard(
+            key
+        )  # before reading: a decision committed meanwhile expires it again
         start = pool.position if pool is not None else None
         # The log's changes since this pool's position come with its length.
         epoch, position, entries = _log_state(store, *key, start)
@@ -491,6 +514,7 @@ class Pools:
                         changed = {p: c for p, c in changed.items() if p in past}
                     pool.apply(changed)
                     pool.position = position
+        pool.followed_at = moment
         return pool
 
     def _build(self, session, consultation_id, key, seen, epoch, position) -> _Pool:
@@ -543,8 +567,13 @@ def _on_change(consultation_id: int, *, tenant_id: int, proposal_id: int, **_kwa
     note_change(kernel().store, tenant_id, consultation_id, proposal_id)
 
 
+def _on_decision(consultation_id: int, *, tenant_id: int, proposal_id: int, **_kwargs) -> None:
+    note_change(kernel().store, tenant_id, consultation_id, proposal_id)
+    POOLS.expire(tenant_id, consultation_id)
+
+
 vote_changed.connect(_on_change, weak=False)
-proposal_changed.connect(_on_change, weak=False)
+proposal_changed.connect(_on_decision, weak=False)
 
 
 # --------------------------------------------------------------------------- sequences
@@ -679,6 +708,29 @@ WHERE p.tenant_id = :tenant_id AND p.id {{ids}} AND p.status = :accepted
 )
 
 
+def _cards(
+    session: TenantSession, tenant_id: int, chosen: list[int]
+) -> tuple[dict[int, CardProposal], dict[int, dict[str, int]], dict[int, list[CardTag]]]:
+    """The chosen proposals still accepted, with their raw counts and their tags, in one query."""
+    proposals: dict[int, CardProposal] = {}
+    counts: dict[int, dict[str, int]] = {}
+    tags: dict[int, list[CardTag]] = {}
+    rows = session.connection().execute(
+        _for(session, _CARDS),
+        {"tenant_id": tenant_id, "ids": list(chosen), "accepted": ProposalStatus.accepted.value},
+    )
+    for row in rows:
+        pid = row[0]
+        if pid not in proposals:
+            proposals[pid] = CardProposal(*row[:7])
+            raw = row[10:]
+            counts[pid] = dict(zip(COUNTED_KEYS, raw, strict=True)) if raw[0] is not None else {}
+            tags[pid] = []
+        if row[7] is not None:
+            tags[pid].append(CardTag(*row[7:10]))
+    return proposals, counts, tags
+
+
 def sequence(
     session: TenantSession,
     store: Store,
@@ -706,39 +758,25 @@ def sequence(
     if consultation.status_at(now) != "open":
         return []
     rng = rng or random.Random()
-    pool = POOLS.pool(session, store, consultation)
     if voted is None:
         voted = voted_ids(session, consultation.id, voter)
     segment = voter.territory if voter.territory in TERRITORY_SEGMENTS else None
     strategy = STRATEGIES.get(config.strategy, STRATEGIES[DEFAULT_STRATEGY])
-    if strategy in RANKED_STRATEGIES:
-        candidates = pool.heads(strategy, segment, config.settings, voted, size, rng)
-    else:
-        candidates = list(pool.candidates.values())
-    chosen = strategy(candidates, segment, voted, size, config.settings, rng)
-    if not chosen:
-        return []
-    # The cards' proposals with their raw counts and their tags, in one query.
-    proposals: dict[int, CardProposal] = {}
-    counts: dict[int, dict[str, int]] = {}
-    tags: dict[int, list[CardTag]] = {}
-    rows = session.connection().execute(
-        _for(session, _CARDS),
-        {
-            "tenant_id": consultation.tenant_id,
-            "ids": list(chosen),
-            "accepted": ProposalStatus.accepted.value,
-        },
-    )
-    for row in rows:
-        pid = row[0]
-        if pid not in proposals:
-            proposals[pid] = CardProposal(*row[:7])
-            raw = row[10:]
-            counts[pid] = dict(zip(COUNTED_KEYS, raw, strict=True)) if raw[0] is not None else {}
-            tags[pid] = []
-        if row[7] is not None:
-            tags[pid].append(CardTag(*row[7:10]))
+    for _attempt in range(2):
+        pool = POOLS.pool(session, store, consultation)
+        if strategy in RANKED_STRATEGIES:
+            candidates = pool.heads(strategy, segment, config.settings, voted, size, rng)
+        else:
+            candidates = list(pool.candidates.values())
+        chosen = strategy(candidates, segment, voted, size, config.settings, rng)
+        if not chosen:
+            return []
+        proposals, counts, tags = _cards(session, consultation.tenant_id, chosen)
+        if len(proposals) == len(set(chosen)):
+            break
+        # Some were decided meanwhile in another process, whose change this pool has not read
+        # yet: read the log now and choose again (once).
+        POOLS.expire(consultation.tenant_id, consultation.id)
     place = f"{SEQUENCE_PLACE}{secrets.token_hex(6)}"
     served = [pid for pid in chosen if pid in proposals]
     return [

@@ -142,14 +142,20 @@ def run(
         if on_vote is not None:
             on_vote()
 
-    report = simulate(
-        strategy,
-        population=population,
-        seed=seed,
-        budget_per_proposal=budget_per_proposal,
-        router=router,
-        record_vote=record_vote,
-    )
+    # Simulated voters vote thousands of times a second: the pools follow every vote (a server
+    # reads the log at most every FOLLOW_EVERY seconds, a few votes per proposal at most).
+    saved, service.POOLS.follow_every = service.POOLS.follow_every, 0.0
+    try:
+        report = simulate(
+            strategy,
+            population=population,
+            seed=seed,
+            budget_per_proposal=budget_per_proposal,
+            router=router,
+            record_vote=record_vote,
+        )
+    finally:
+        service.POOLS.follow_every = saved
     _check_counters(database, tenant_id, consultation_id, report.votes_spent)
     return report
 
