@@ -16,7 +16,7 @@ earlier run (to iterate on the code: loading takes 30–60 s).
   of each proposal computed from the votes in one ``INSERT … SELECT … GROUP BY GROUPING SETS``,
   then ANALYZE.
 - Pnyx (``pnyx.wsgi:app``) is served by gunicorn as in ``bench_vote_throughput`` (as in
-  production: 2 gthread workers per CPU × 4 threads), on PostgreSQL as ``pnyx_app`` (RLS on) and Redis (database 9, flushed
+  production: 1 gthread worker per CPU × 8 threads), on PostgreSQL as ``pnyx_app`` (RLS on) and Redis (database 9, flushed
   first): the sequence pools follow the change log in Redis. Jobs are only enqueued (JOBS_MODE
   rq, no worker): web processes do not run them (the lockstep detection, every 500 votes, reads
   every vote of the consultation; inline it would run inside the 500th vote's request).

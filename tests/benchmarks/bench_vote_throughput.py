@@ -10,8 +10,8 @@ trust auth) and ``infra/create-test-db.sh``.
   PostgreSQL and Redis (database 10, the benchmark's own: emptied before and after the run).
 - Pnyx (``pnyx.wsgi:app``) and the bare app (``tests/benchmarks/bare_app.py``: one Flask POST
   inserting one row through a pooled Core engine, same driver, same role) are served by gunicorn
-  with the SAME settings — production's (``infra/gunicorn.conf.py``: 2 gthread workers per CPU,
-  4 threads each) — never at the same time.
+  with the SAME settings — production's (``infra/gunicorn.conf.py``: 1 gthread worker per CPU,
+  8 threads each) — never at the same time.
 - load: CLIENTS processes, each one keep-alive HTTP/1.1 connection, WARMUP s unmeasured then
   DURATION s measured. On Pnyx each client plays successive anonymous voters: GET the voter's
   sequence of cards (``/consultations/<id>/sequence``, chosen by rotation; it sets the voter's
@@ -54,9 +54,9 @@ SLUG = "bench"
 HOST = f"{SLUG}.localhost"
 PROPOSALS = 500
 AUTHORS = 100  # rotation serves at most one proposal per author in a sequence
-# As infra/gunicorn.conf.py runs it in production: 2 workers per CPU, 4 threads each.
+# As infra/gunicorn.conf.py runs it in production: 1 worker per CPU, 8 threads each.
 GUNICORN = [
-    *("--workers", str(2 * (os.cpu_count() or 1)), "--threads", "4", "-k", "gthread"),
+    *("--workers", str(os.cpu_count() or 1), "--threads", "8", "-k", "gthread"),
     *("--log-level", "warning"),
 ]
 CLIENTS = 4

@@ -65,5 +65,7 @@ def test_csrf_is_checked_whatever_the_content_type(world):
     """A cross-site form can post text/plain: it must not slip past the token check."""
     client = world.client("alpha")
     client.get("/inscription")
-    response = client.post("/inscription", data="email=x@y.z", headers={"Content-Type": "text/plain"})
+    response = client.post(
+        "/inscription", data="email=x@y.z", headers={"Content-Type": "text/plain"}
+    )
     assert response.status_code == 400 and "csrf_failed" in response.get_data(as_text=True)

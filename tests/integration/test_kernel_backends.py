@@ -36,7 +36,9 @@ def s3_endpoint(monkeypatch):
 
 def test_s3_storage_round_trip(s3_endpoint):
     storage = S3Storage("pnyx-test", endpoint_url=s3_endpoint, public_url="https://cdn.example")
-    storage.client.create_bucket(Bucket="pnyx-test", CreateBucketConfiguration={"LocationConstraint": "eu-west-3"})
+    storage.client.create_bucket(
+        Bucket="pnyx-test", CreateBucketConfiguration={"LocationConstraint": "eu-west-3"}
+    )
     storage.put("tenants/1/logo.svg", b"<svg/>")
     assert storage.get("tenants/1/logo.svg") == b"<svg/>"
     head = storage.client.head_object(Bucket="pnyx-test", Key="tenants/1/logo.svg")
@@ -67,7 +69,9 @@ def record(**kwargs):
 
 def test_inline_jobs_run_at_once():
     CALLS.clear()
-    assert Jobs("inline").enqueue("tests.integration.test_kernel_backends.record", tenant_id=7) == {"tenant_id": 7}
+    assert Jobs("inline").enqueue("tests.integration.test_kernel_backends.record", tenant_id=7) == {
+        "tenant_id": 7
+    }
     assert CALLS == [{"tenant_id": 7}]
     with pytest.raises(ValueError):
         Jobs("inline").enqueue("record")
@@ -86,4 +90,33 @@ def test_rq_jobs_go_through_redis_and_a_worker(config):
     assert job.get_status() == "finished"
     assert job.return_value() == {"tenant_id": 3, "proposal_id": 9}
     sync = Jobs("sync", config.redis_url)
-    assert sync.enqueue("tests.integration.test_kernel_backends.record", tenant_id=4) == {"tenant_id": 4}
+    assert sync.enqueue("tests.integration.test_kernel_backends.record", tenant_id=4) == {
+        "tenant_id": 4
+    }
+
+
+@pytest.mark.postgres
+def test_pooled_connection_lost_while_idle_is_replaced(config):
+    """No ping per checkout: a connection used a moment ago is trusted, one that rested is
+    checked, and a dead one is replaced before the request sees it."""
+    from sqlalchemy import create_engine, text
+
+    from pnyx.kernel.db import PING_IDLE_AFTER, make_engine
+
+    engine = make_engine(config.database_url, pool_size=1, max_overflow=0)
+    try:
+        with engine.connect() as conn:
+            first_pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        killer = create_engine(config.database_url)  # same role: may end its own backends
+        with killer.connect() as conn:  # the server closes it while it rests in the pool
+            assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first_pid})
+        killer.dispose()
+        record = engine.pool._pool.queue[0]  # its rest, back-dated past the threshold
+        record.info["checked_in_at"] -= PING_IDLE_AFTER + 1
+        with engine.connect() as conn:
+            second_pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            # The check ran outside a transaction: the request's own starts clean.
+            assert conn.execute(text("SELECT 1")).scalar_one() == 1
+        assert second_pid != first_pid
+    finally:
+        engine.dispose()

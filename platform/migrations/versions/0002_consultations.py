@@ -5,11 +5,11 @@ Revises: 0001
 Create Date: 2026-11-22 02:58:26.096747
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
+
 import pnyx.kernel.db
 from pnyx.kernel.migrate import enable_rls
-
 
 revision = "0002"
 down_revision = "0001"
