@@ -55,7 +55,7 @@ import time
 from pathlib import Path
 
 from tests.benchmarks.bench_vote_throughput import (
-    GUNICORN,
+    GUNICORN_SHOWN,
     KEYS,
     QUALIFICATIONS,
     Client,
@@ -684,7 +684,7 @@ def main() -> int:
     print(
         f"   ({CLIENTS} client processes; {ROUNDS} rounds of {DURATION:.0f} s of sequences and "
         f"votes (after {WARMUP:.0f} s of warm-up in the first), {seq['fresh']} fresh voters and "
-        f"the rest with history, then {HELLO_DURATION:.0f} s of hello; gunicorn {' '.join(GUNICORN[:6])}; "
+        f"the rest with history, then {HELLO_DURATION:.0f} s of hello; gunicorn -c {GUNICORN_SHOWN}; "
         f"{time.monotonic() - started:.0f} s in all; load average {os.getloadavg()[0]:.1f} "
         f"on {os.cpu_count()} CPUs)"
     )

@@ -54,11 +54,11 @@ SLUG = "bench"
 HOST = f"{SLUG}.localhost"
 PROPOSALS = 500
 AUTHORS = 100  # rotation serves at most one proposal per author in a sequence
-# As infra/gunicorn.conf.py runs it in production: 1 worker per CPU, 8 threads each.
-GUNICORN = [
-    *("--workers", str(os.cpu_count() or 1), "--threads", "8", "-k", "gthread"),
-    *("--log-level", "warning"),
-]
+# Production's settings (infra/gunicorn.conf.py: 1 worker per CPU, 8 threads each, pools
+# built before serving), without the access log; GUNICORN_* variables of the environment that
+# would change them are not passed on (server_env).
+GUNICORN = ["-c", str(ROOT / "infra" / "gunicorn.conf.py"), "--log-level", "warning"]
+GUNICORN_SHOWN = "infra/gunicorn.conf.py (1 worker per CPU × 8 threads)"
 CLIENTS = 4
 WARMUP = 2.0
 DURATION = 10.0  # measured seconds per run, shortened when setup was slow (see fit_duration)
@@ -95,7 +95,7 @@ def server_env(var_dir: str) -> dict[str, str]:
             "REDIS_URL",
             "REDIS_PREFIX",
         }
-        and not k.startswith(("JOBS_", "S3_", "STRIPE_", "SMTP_"))
+        and not k.startswith(("JOBS_", "S3_", "STRIPE_", "SMTP_", "GUNICORN_"))
     }
     env.update(
         DATABASE_URL=APP_URL,
@@ -110,6 +110,7 @@ def server_env(var_dir: str) -> dict[str, str]:
         # every 500th vote asks for runs on workers in production, not in the web processes.
         JOBS_MODE="rq",
         PYTHONPATH=os.pathsep.join([str(ROOT / "platform"), str(ROOT)]),
+        GUNICORN_ACCESSLOG="",  # no access log: the figures measure the app, not log writing
     )
     env.pop("PNYX_TESTING", None)
     return env
@@ -514,7 +515,7 @@ def main() -> int:
         )
     print(
         f"   ({CLIENTS} client processes × {duration:.0f} s after {WARMUP:.0f} s warm-up, "
-        f"gunicorn {' '.join(GUNICORN[:6])}; {time.monotonic() - started:.0f} s in all)"
+        f"gunicorn -c {GUNICORN_SHOWN}; {time.monotonic() - started:.0f} s in all)"
     )
     if errors:
         print(f"   {errors} errors: this run does not count", file=sys.stderr)

@@ -133,6 +133,49 @@ def test_threads_starting_together_build_a_pool_once(world, consultation, databa
     assert sizes == [30] * 4
 
 
+def test_a_starting_worker_builds_the_pools_of_open_consultations(
+    world, consultation, database, app
+):
+    """``warm_pools`` (gunicorn's post_worker_init): every tenant's open consultations get their
+    pool before the first request, finished ones do not; past its time budget it stops."""
+    from datetime import timedelta
+    from unittest import mock
+
+    from pnyx.rotation import service as rotation
+
+    c, _ = consultation
+    beta = factories.consultation(database, world.beta_id)
+    factories.proposal(
+        database, world.beta_id, beta.id, "Il faut une proposition de beta", author="b@beta.test"
+    )
+    over = factories.consultation(
+        database,
+        world.alpha_id,
+        slug="passee",
+        starts_at=factories.NOW - timedelta(days=30),
+        ends_at=factories.NOW - timedelta(days=1),
+    )
+    store = app.extensions["pnyx"].store
+    assert rotation.warm_pools(database, store, factories.NOW, budget=-1) == 0
+    assert rotation.POOLS._pools == {}
+
+    between = mock.Mock()
+    assert rotation.warm_pools(database, store, factories.NOW, between=between) == 2
+    assert between.call_count == 2
+    assert set(rotation.POOLS._pools) == {(world.alpha_id, c.id), (world.beta_id, beta.id)}
+    assert (world.alpha_id, over.id) not in rotation.POOLS._pools
+    assert len(rotation.POOLS._pools[(world.beta_id, beta.id)].candidates) == 1
+    # The first sequence finds its pool built: no build in the request.
+    real_load = rotation.load_candidates
+
+    def no_build(session, consultation_id, proposal_ids=None):
+        assert proposal_ids is not None, "a pool was built in the request"
+        return real_load(session, consultation_id, proposal_ids)
+
+    with mock.patch.object(rotation, "load_candidates", no_build):
+        assert len(sequence(world.client("alpha"), c.id)) == 12
+
+
 def test_refused_after_pooling_is_never_served_and_accepted_enters_at_once(
     world, consultation, database
 ):

@@ -22,7 +22,7 @@ import threading
 import time
 from bisect import bisect_left, insort
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -52,7 +52,7 @@ from pnyx.consultations.models import (
 from pnyx.consultations.signals import proposal_changed, vote_changed
 from pnyx.identity.models import Participant
 from pnyx.identity.participants import VoterHead
-from pnyx.kernel.db import TenantSession, UTCDateTime
+from pnyx.kernel.db import Database, TenantSession, UTCDateTime
 from pnyx.kernel.errors import Invalid
 from pnyx.kernel.runtime import kernel
 from pnyx.kernel.signing import Signer
@@ -553,6 +553,54 @@ class Pools:
 
 
 POOLS = Pools()
+
+
+def warm_pools(
+    database: Database,
+    store: Store,
+    now: datetime,
+    *,
+    budget: float = 10.0,
+    between: Callable[[], None] | None = None,
+) -> int:
+    """Build this process's pools of the open consultations (most recently opened first),
+    before it serves: a web worker calls it as it starts (``infra/gunicorn.conf.py``), so that
+    its first sequences do not wait the seconds a build takes. Stops starting builds after
+    ``budget`` seconds (a pool not built here is built at its first sequence, as without
+    warming); ``between`` runs after each build (the worker tells its master it is alive).
+    Returns how many pools were built."""
+    from tenants.models import Tenant, TenantStatus
+
+    started = time.monotonic()
+    with database.session() as session:
+        tenant_ids = list(
+            session.scalars(select(Tenant.id).where(Tenant.status == TenantStatus.active.value))
+        )
+    if not tenant_ids:
+        return 0
+    with database.session(tenant_ids=tenant_ids) as session:
+        opened = session.execute(
+            select(Consultation.tenant_id, Consultation.id)
+            .where(Consultation.starts_at <= now, Consultation.ends_at > now)
+            .order_by(Consultation.starts_at.desc(), Consultation.id.desc())
+        ).all()
+    built = 0
+    for tenant_id, consultation_id in opened:
+        if time.monotonic() - started > budget:
+            break
+        with database.session(tenant_id=tenant_id) as session:
+            POOLS.pool(session, store, _Ref(consultation_id, tenant_id))
+        built += 1
+        if between is not None:
+            between()
+    return built
+
+
+class _Ref(NamedTuple):
+    """A consultation as ``Pools.pool`` reads it: its id and its tenant."""
+
+    id: int
+    tenant_id: int
 
 
 def note_change(store: Store, tenant_id: int, consultation_id: int, proposal_id: int) -> None:
