@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, g, request
 
 from pnyx.kernel.errors import Forbidden, NotFound
-from pnyx.web.context import close_db, kernel
+from pnyx.web.context import close_db, kernel, note_read_answered
 
 from .hosts import normalise_host
 from .service import HostResolver
@@ -35,6 +35,7 @@ def init_app(app: Flask) -> HostResolver:
             raise Forbidden("This platform is suspended.", code="tenant_suspended")
         return None
 
+    app.after_request(note_read_answered)
     app.teardown_request(close_db)
     return resolver
 

@@ -67,11 +67,12 @@ def test_consultation_home_data(world, setup):
 
 def test_admin_creates_and_edits_a_consultation(world):
     admin = world.admin("alpha")
+    starts = (factories.NOW + timedelta(days=10)).replace(microsecond=0)  # upcoming, whenever run
     data = {
         "slug": "mobilite",
         "question": "Comment mieux se déplacer au quotidien ?",
-        "starts_at": "2026-12-01T09:00:00+01:00",
-        "ends_at": "2027-02-01T09:00:00+01:00",
+        "starts_at": starts.isoformat(),
+        "ends_at": (starts + timedelta(days=60)).isoformat(),
         "steps": [{"kind": "workshops", "title": "Ateliers", "date": "2027-03-01"}],
     }
     created = admin.post("/api/v1/consultations", json=data)
@@ -93,7 +94,8 @@ def test_admin_creates_and_edits_a_consultation(world):
     )
     problem(
         admin.post(
-            "/api/v1/consultations", json={**data, "slug": "y", "starts_at": "2026-12-01T09:00:00"}
+            "/api/v1/consultations",
+            json={**data, "slug": "y", "starts_at": starts.replace(tzinfo=None).isoformat()},
         ),
         422,
         "validation_failed",

@@ -5,6 +5,7 @@ Only floor 5 and up import this: services below get their tenant, user and clock
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 from flask import current_app, g, request
@@ -15,6 +16,8 @@ from pnyx.kernel.db import TenantSession
 from pnyx.kernel.errors import Forbidden, NotFound, Unauthorized
 from pnyx.kernel.runtime import Kernel
 from tenants.service import ResolvedTenant
+
+log = logging.getLogger(__name__)
 
 
 def now() -> datetime:
@@ -50,11 +53,41 @@ def db() -> TenantSession:
     return g.db
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def note_read_answered(response):
+    """After a request: a safe one (GET, HEAD) answered without error only read, or committed
+    what it wrote itself (a new anonymous voter): ``close_db`` may end its transaction with
+    COMMIT."""
+    if request.method in SAFE_METHODS and response.status_code < 400:
+        g.read_answered = True
+    return response
+
+
 def close_db(exc: BaseException | None = None) -> None:
+    """End the request's session: a read answered (``note_read_answered``) ends with COMMIT,
+    anything else with ROLLBACK (what a view did not commit itself is dropped).
+
+    Why COMMIT for reads, which is the same for a transaction that wrote nothing: psycopg
+    forgets every prepared statement of the connection at each ROLLBACK (and deallocates them on
+    the server at the next statement), so with reads ending in ROLLBACK the hot paths' statements
+    were planned again at nearly every request instead of once per connection.
+    """
     session = g.pop("db", None)
-    if session is not None:
-        if exc is not None:
+    if session is None:
+        return
+    read_answered = g.pop("read_answered", False)
+    try:
+        if exc is None and read_answered and session.in_transaction():
+            try:
+                session.commit()
+            except Exception:  # the answer is sent; what was read stays read
+                log.warning("could not end a read's transaction with COMMIT", exc_info=True)
+                session.rollback()
+        elif exc is not None:
             session.rollback()
+    finally:
         session.close()
 
 
