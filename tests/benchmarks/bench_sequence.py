@@ -59,7 +59,9 @@ from tests.benchmarks.bench_vote_throughput import (
     KEYS,
     QUALIFICATIONS,
     Client,
+    cpu_seconds,
     percentile,
+    server_pids,
     start_server,
     stop_all,
     stop_server,
@@ -528,49 +530,13 @@ def drive(kind, port, consultation_id, cookies, warmup, duration, round_no=0) ->
     return merged
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time of these processes so far (Linux /proc; 0 for one gone)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rpartition(")")[2].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-        except (OSError, IndexError, ValueError):
-            pass
-    return total / tick
-
-
-def server_pids(proc) -> list[int]:
-    """The gunicorn workers of ``proc`` and the PostgreSQL backends of the bench database."""
-    import subprocess
-
-    from sqlalchemy import create_engine, text
-
-    workers = subprocess.run(
-        ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True, timeout=10
-    ).stdout.split()
-    admin = create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-    try:
-        with admin.connect() as conn:
-            backends = list(
-                conn.scalars(
-                    text("SELECT pid FROM pg_stat_activity WHERE datname = :d"), {"d": DB_NAME}
-                )
-            )
-    finally:
-        admin.dispose()
-    return [int(p) for p in workers], [int(p) for p in backends]
-
-
 def measured_drive(proc, *args) -> dict:
     """``drive``, with the CPU time the server's workers and database backends spent meanwhile
     (backends opened meanwhile count whole)."""
-    workers, backends = server_pids(proc)
+    workers, backends = server_pids(proc, DB_NAME)
     before = cpu_seconds(workers), cpu_seconds(backends), time.monotonic()
     result = drive(*args)
-    opened = sorted(set(server_pids(proc)[1]) - set(backends))  # all of their CPU counts
+    opened = sorted(set(server_pids(proc, DB_NAME)[1]) - set(backends))  # all of their CPU counts
     after = cpu_seconds(workers), cpu_seconds(backends + opened), time.monotonic()
     result["cpu_app"], result["cpu_db"] = after[0] - before[0], after[1] - before[1]
     result["wall"] = after[2] - before[2]

@@ -24,7 +24,8 @@ trust auth) and ``infra/create-test-db.sh``.
   better run of each is kept: the machine is noisy, and interleaving spreads its drift over both.
 
 Prints ``bench vote_throughput: <v> votes/s ratio <r> vs bare_insert``, ``bench bare_insert:
-<v> req/s`` and a table of latencies (p50/p95). Bounded: the whole script stops within 2 minutes,
+<v> req/s``, a table of latencies (p50/p95) and the CPU time per write of the gunicorn workers
+and of the database's backends (Pnyx's per vote, its sequence GETs included). Bounded: the whole script stops within 2 minutes,
 and every server it started is stopped on exit, errors included. Traffic goes to 127.0.0.1 only.
 """
 
@@ -267,6 +268,42 @@ def wait_ready(port: int, method: str, path: str, body: bytes | None, proc, time
     raise RuntimeError(f"server on port {port} not ready: {last}")
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (Linux /proc; 0 for one gone)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rpartition(")")[2].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / tick
+
+
+def server_pids(proc, db_name: str) -> tuple[list[int], list[int]]:
+    """The gunicorn workers of ``proc`` and the PostgreSQL backends of the bench database."""
+    import subprocess
+
+    from sqlalchemy import create_engine, text
+
+    workers = subprocess.run(
+        ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True, timeout=10
+    ).stdout.split()
+    admin = create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    try:
+        with admin.connect() as conn:
+            backends = list(
+                conn.scalars(
+                    text("SELECT pid FROM pg_stat_activity WHERE datname = :d"), {"d": db_name}
+                )
+            )
+    finally:
+        admin.dispose()
+    return [int(p) for p in workers], [int(p) for p in backends]
+
+
 # ------------------------------------------------------------------------------------- clients
 
 
@@ -306,7 +343,14 @@ def client_main(kind: str, port: int, consultation_id: int, seed: int, t0: float
     """Run until ``t1``; requests started after ``t0`` and finished before ``t1`` are measured."""
     rnd = random.Random(seed)
     client = Client(port)
-    result = {"count": 0, "latencies": [], "cards_latencies": [], "errors": 0, "shown": []}
+    result = {
+        "count": 0,
+        "sent": 0,  # writes answered 200 (votes or rows), warm-up included: for CPU per write
+        "latencies": [],
+        "cards_latencies": [],
+        "errors": 0,
+        "shown": [],
+    }
 
     def error(message: str) -> None:
         result["errors"] += 1
@@ -331,6 +375,7 @@ def client_main(kind: str, port: int, consultation_id: int, seed: int, t0: float
             while time.monotonic() < t1:
                 i += 1
                 status, _, measured, ms = timed("POST", "/rows", {"payload": f"row {seed}-{i}"})
+                result["sent"] += status == 200
                 if measured and status == 200:
                     result["count"] += 1
                     result["latencies"].append(ms)
@@ -365,6 +410,7 @@ def client_main(kind: str, port: int, consultation_id: int, seed: int, t0: float
                     )
                     if status != 200:
                         continue
+                    result["sent"] += 1
                     answer = json.loads(data)
                     if not (answer.get("changed") and answer.get("counted_for_scores")):
                         error(f"vote not counted as a new trusted vote: {answer}")
@@ -413,9 +459,11 @@ def drive(kind: str, port: int, consultation_id: int, round_no: int, duration: f
             p.join(timeout=5)
             if p.is_alive():
                 p.terminate()
-    merged = {"count": 0, "latencies": [], "cards_latencies": [], "errors": 0, "shown": []}
+    merged = {"count": 0, "sent": 0, "latencies": [], "cards_latencies": [], "errors": 0}
+    merged["shown"] = []
     for r in results:
         merged["count"] += r["count"]
+        merged["sent"] += r["sent"]
         merged["latencies"] += r["latencies"]
         merged["cards_latencies"] += r["cards_latencies"]
         merged["errors"] += r["errors"]
@@ -424,11 +472,25 @@ def drive(kind: str, port: int, consultation_id: int, round_no: int, duration: f
     return merged
 
 
+def measured_drive(proc, *args) -> dict:
+    """``drive``, with the CPU time the server's workers and the database's backends spent
+    meanwhile (warm-up included; backends opened meanwhile count whole), per write answered."""
+    workers, backends = server_pids(proc, DB_NAME)
+    before = cpu_seconds(workers), cpu_seconds(backends)
+    result = drive(*args)
+    opened = sorted(set(server_pids(proc, DB_NAME)[1]) - set(backends))
+    after = cpu_seconds(workers), cpu_seconds(backends + opened)
+    per = 1000 / result["sent"] if result["sent"] else float("nan")
+    result["cpu_app_ms"] = (after[0] - before[0]) * per
+    result["cpu_db_ms"] = (after[1] - before[1]) * per
+    return result
+
+
 def run_pnyx(env, consultation_id: int, round_no: int, duration: float) -> dict:
     proc, port = start_server("pnyx.wsgi:app", env, [])
     try:
         wait_ready(port, "GET", f"/api/v1/consultations/{consultation_id}/sequence", None, proc)
-        return drive("pnyx", port, consultation_id, round_no, duration)
+        return measured_drive(proc, "pnyx", port, consultation_id, round_no, duration)
     finally:
         stop_server(proc)
 
@@ -437,7 +499,7 @@ def run_bare(env, round_no: int, duration: float) -> dict:
     proc, port = start_server("bare_app:app", env, ["--pythonpath", str(HERE)])
     try:
         wait_ready(port, "POST", "/rows", b'{"payload": "ready"}', proc)
-        return drive("bare", port, 0, round_no, duration)
+        return measured_drive(proc, "bare", port, 0, round_no, duration)
     finally:
         stop_server(proc)
 
@@ -512,6 +574,11 @@ def main() -> int:
         print(
             f"   {label:<22} {percentile(values, 50):>8.1f} {percentile(values, 95):>8.1f}"
             f" {len(values):>7}"
+        )
+    for label, run in (("pnyx, per vote", pnyx), ("bare, per row", bare)):
+        print(
+            f"   CPU {label}: gunicorn workers {run['cpu_app_ms']:.2f} ms, "
+            f"PostgreSQL {run['cpu_db_ms']:.2f} ms"
         )
     print(
         f"   ({CLIENTS} client processes × {duration:.0f} s after {WARMUP:.0f} s warm-up, "

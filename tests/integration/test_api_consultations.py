@@ -455,3 +455,44 @@ def test_signup_with_postal_code_keeps_anonymous_votes(world, setup):
         409,
         "email_taken",
     )
+
+
+def test_participants_of_a_large_consultation_are_a_shared_count(world, database, monkeypatch):
+    """Counting distinct voters reads every vote (a third of a second at 1,000,000): past
+    EXACT_PARTICIPANTS_UNDER votes one count serves every process for PARTICIPANTS_FRESH_FOR
+    seconds, then one reader counts again; smaller consultations are counted at every read."""
+    from pnyx.consultations import service
+    from pnyx.kernel.store import MemoryStore
+
+    c = factories.consultation(database, world.alpha_id)
+    proposal = factories.proposal(
+        database, world.alpha_id, c.id, "Il faut compter", author="a@a.test"
+    )
+    store, moment = MemoryStore(), [1000.0]
+
+    def read():
+        with database.session(tenant_id=world.alpha_id) as s:
+            consultation = service.get_consultation(s, c.id)
+            return service.progress(s, consultation, store, clock=lambda: moment[0]).participants
+
+    def new_voter():
+        voter = world.client("alpha")
+        answer = voter.put(f"/api/v1/proposals/{proposal.id}/vote", json={"key": "agree"})
+        assert answer.status_code == 200
+
+    assert read() == 1  # the author, counted: a small consultation
+    new_voter()
+    assert read() == 2
+    monkeypatch.setattr(service, "EXACT_PARTICIPANTS_UNDER", 1)  # now "large"
+    assert read() == 2  # counted, then shared
+    new_voter()
+    moment[0] += service.PARTICIPANTS_FRESH_FOR - 1
+    assert read() == 2  # the shared count, still fresh
+    moment[0] += 2
+    assert read() == 3  # stale: this reader counted again
+    new_voter()
+    moment[0] += service.PARTICIPANTS_FRESH_FOR + 1
+    store.set(f"progress:participants:{world.alpha_id}:{c.id}:counting", "1")  # another counts
+    assert read() == 3  # meanwhile, the last count
+    with database.session(tenant_id=world.alpha_id) as s:
+        assert service.count_participants(s, c.id) == 4

@@ -66,7 +66,7 @@ def _load_sequence_context(consultation_id: int) -> None:
 
 
 def consultation_payload(consultation) -> dict:
-    progress = service.progress(db(), consultation)
+    progress = service.progress(db(), consultation, kernel().store)
     return {
         "consultation": consultation,
         "status": consultation.status_at(now()),

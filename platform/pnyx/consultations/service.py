@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -12,6 +14,7 @@ from pnyx.identity.models import Participant
 from pnyx.identity.service import Principal
 from pnyx.kernel.db import TenantSession
 from pnyx.kernel.errors import Conflict, Invalid, NotFound
+from pnyx.kernel.store import Store
 
 from .models import Consultation, Proposal, ProposalCounter, Tag, Visibility, Vote
 
@@ -206,8 +209,25 @@ def list_consultations(session: TenantSession, principal: Principal | None) -> l
     return [c for c in rows if can_see(c, principal)]
 
 
-def progress(session: TenantSession, consultation: Consultation) -> Progress:
-    """Participants (distinct voters or authors), proposals (all submitted), votes (raw)."""
+# Participants are distinct voters and authors: a count over every vote, a third of a second at
+# 1,000,000 votes. Under this many votes it is counted at every read; past it, one count is
+# shared by every process for PARTICIPANTS_FRESH_FOR seconds, then one reader counts again while
+# the others show the last count.
+EXACT_PARTICIPANTS_UNDER = 20_000
+PARTICIPANTS_FRESH_FOR = 60.0
+
+
+def progress(
+    session: TenantSession,
+    consultation: Consultation,
+    store: Store | None = None,
+    *,
+    clock: Callable[[], float] = time.time,
+) -> Progress:
+    """Participants (distinct voters or authors), proposals (all submitted), votes (raw).
+
+    With a ``store``, a large consultation's participants come from the shared count (at most
+    PARTICIPANTS_FRESH_FOR seconds old); without one, they are counted."""
     proposals = session.scalar(
         select(func.count())
         .select_from(Proposal)
@@ -216,19 +236,47 @@ def progress(session: TenantSession, consultation: Consultation) -> Progress:
     raw_votes = sum(
         getattr(ProposalCounter, f"raw_{key}") for key in ("agree", "disagree", "neutral")
     )
-    votes = session.scalar(
-        select(func.coalesce(func.sum(raw_votes), 0)).where(
-            ProposalCounter.consultation_id == consultation.id, ProposalCounter.segment == "all"
+    votes = int(
+        session.scalar(
+            select(func.coalesce(func.sum(raw_votes), 0)).where(
+                ProposalCounter.consultation_id == consultation.id,
+                ProposalCounter.segment == "all",
+            )
         )
+        or 0
     )
-    voters = select(Vote.participant_id).where(Vote.consultation_id == consultation.id)
+    if store is None or votes < EXACT_PARTICIPANTS_UNDER:
+        participants = count_participants(session, consultation.id)
+    else:
+        participants = _shared_participants(session, store, consultation, clock)
+    return Progress(participants, int(proposals or 0), votes)
+
+
+def count_participants(session: TenantSession, consultation_id: int) -> int:
+    voters = select(Vote.participant_id).where(Vote.consultation_id == consultation_id)
     authors = select(Proposal.author_id).where(
-        Proposal.consultation_id == consultation.id, Proposal.author_id.is_not(None)
+        Proposal.consultation_id == consultation_id, Proposal.author_id.is_not(None)
     )
-    participants = session.scalar(
-        select(func.count()).select_from(voters.union(authors).subquery())
+    return int(
+        session.scalar(select(func.count()).select_from(voters.union(authors).subquery())) or 0
     )
-    return Progress(int(participants or 0), int(proposals or 0), int(votes or 0))
+
+
+def _shared_participants(
+    session: TenantSession, store: Store, consultation: Consultation, clock: Callable[[], float]
+) -> int:
+    key = f"progress:participants:{consultation.tenant_id}:{consultation.id}"
+    cached = store.get(key)
+    if cached is not None:
+        count, _, counted_at = cached.partition(":")
+        if clock() - float(counted_at) < PARTICIPANTS_FRESH_FOR:
+            return int(count)
+        # Stale: one reader counts again (the others show this count meanwhile).
+        if not store.set(key + ":counting", "1", ttl=PARTICIPANTS_FRESH_FOR, only_new=True):
+            return int(count)
+    count = count_participants(session, consultation.id)
+    store.set(key, f"{count}:{clock()}", ttl=24 * 3600.0)
+    return count
 
 
 def add_tag(session: TenantSession, consultation_id: int, slug: str, label: str) -> Tag:

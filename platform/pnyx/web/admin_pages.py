@@ -12,7 +12,7 @@ from pnyx.consultations.models import Consultation
 from pnyx.consultations.service import STEP_KINDS
 from pnyx.kernel.errors import Forbidden, Invalid, Problem
 
-from .context import current_principal, db, require_tenant
+from .context import current_principal, db, kernel, require_tenant
 from .forms import field_errors, now, say, tenant_zone
 
 blp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -41,7 +41,7 @@ def index():
             (
                 consultation,
                 consultation.status_at(moment),
-                consultations.progress(db(), consultation),
+                consultations.progress(db(), consultation, kernel().store),
                 len(proposals.pending(db(), consultation.id, limit=1000)),
             )
         )

@@ -48,7 +48,7 @@ def _vote_counts(proposal_ids: list[int]) -> dict[int, dict[str, int]]:
 @blp.route("/c/<slug>")
 def consultation_home(slug: str):
     consultation = load_consultation(slug)
-    progress = consultations.progress(db(), consultation)
+    progress = consultations.progress(db(), consultation, kernel().store)
     goals = [
         ("participants", _("Participants"), progress.participants, consultation.goal_participants),
         ("proposals", _("Proposals"), progress.proposals, consultation.goal_proposals),
