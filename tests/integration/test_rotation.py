@@ -133,6 +133,46 @@ def test_threads_starting_together_build_a_pool_once(world, consultation, databa
     assert sizes == [30] * 4
 
 
+def test_while_a_pool_is_rebuilt_the_old_one_serves(world, consultation, database, app):
+    """When the change log starts over (a new epoch), one thread rebuilds the pool; the others
+    are served the old pool at once instead of waiting seconds for the build."""
+    from unittest import mock
+
+    from pnyx.rotation import service as rotation
+
+    c, _ = consultation
+    store = app.extensions["pnyx"].store
+    pools = rotation.Pools(follow_every=0)
+    with database.scope(tenant_id=world.alpha_id) as session:
+        old = pools.pool(session, store, c)
+    store.set(rotation._epoch_key(world.alpha_id, c.id), "a-new-epoch")
+    real_load, started, release = rotation.load_candidates, threading.Event(), threading.Event()
+
+    def slow_load(session, consultation_id, proposal_ids=None):
+        if proposal_ids is None:
+            started.set()
+            release.wait(10)  # the rebuild at scale
+        return real_load(session, consultation_id, proposal_ids)
+
+    got: dict[str, object] = {}
+
+    def ask(name: str) -> None:
+        with database.scope(tenant_id=world.alpha_id) as session:
+            got[name] = pools.pool(session, store, c)
+
+    with mock.patch.object(rotation, "load_candidates", slow_load):
+        builder = threading.Thread(target=ask, args=("builder",))
+        builder.start()
+        assert started.wait(10)
+        ask("meanwhile")  # in this thread: it must not wait for the build
+        assert got["meanwhile"] is old
+        release.set()
+        builder.join(10)
+    assert got["builder"] is not old and got["builder"].epoch == "a-new-epoch"
+    with database.scope(tenant_id=world.alpha_id) as session:
+        assert pools.pool(session, store, c) is got["builder"]
+
+
 def test_a_starting_worker_builds_the_pools_of_open_consultations(
     world, consultation, database, app
 ):

@@ -499,7 +499,10 @@ class Pools:
         # The log's changes since this pool's position come with its length.
         epoch, position, entries = _log_state(store, *key, start)
         if pool is None or pool.epoch != epoch or pool.position > position:
-            pool = self._build(session, consultation.id, key, pool, epoch, position)
+            built = self._build(session, consultation.id, key, pool, epoch, position)
+            if built is pool:  # another thread builds the new one: this one serves meanwhile
+                return pool
+            pool = built
         first = pool.position
         if first < position:
             if entries is not None and start <= first:
@@ -519,7 +522,10 @@ class Pools:
 
     def _build(self, session, consultation_id, key, seen, epoch, position) -> _Pool:
         """A new pool for ``key`` (which holds ``seen``), or the one another thread built
-        meanwhile (brought up to date by the caller)."""
+        meanwhile (brought up to date by the caller); ``seen`` itself while another thread
+        builds its successor (the log started over): the old pool serves until the new one is
+        in — seconds at 10,000 proposals, which every sequence of the process would otherwise
+        wait — and a card whose proposal is no longer accepted is never served either way."""
         with self._lock:
             building = self._building.get(key)
             if building is None:
@@ -528,6 +534,8 @@ class Pools:
             else:
                 mine = False
         if not mine:
+            if seen is not None:
+                return seen
             building.wait(self.BUILD_WAIT)
             pool = self._pools.get(key)
             if pool is not None and pool is not seen:
