@@ -587,28 +587,21 @@ def warm_pools(
     if not tenant_ids:
         return 0
     with database.session(tenant_ids=tenant_ids) as session:
-        opened = session.execute(
-            select(Consultation.tenant_id, Consultation.id)
+        opened = session.scalars(
+            select(Consultation)
             .where(Consultation.starts_at <= now, Consultation.ends_at > now)
             .order_by(Consultation.starts_at.desc(), Consultation.id.desc())
         ).all()
     built = 0
-    for tenant_id, consultation_id in opened:
+    for consultation in opened:
         if time.monotonic() - started > budget:
             break
-        with database.session(tenant_id=tenant_id) as session:
-            POOLS.pool(session, store, _Ref(consultation_id, tenant_id))
+        with database.session(tenant_id=consultation.tenant_id) as session:
+            POOLS.pool(session, store, consultation)
         built += 1
         if between is not None:
             between()
     return built
-
-
-class _Ref(NamedTuple):
-    """A consultation as ``Pools.pool`` reads it: its id and its tenant."""
-
-    id: int
-    tenant_id: int
 
 
 def note_change(store: Store, tenant_id: int, consultation_id: int, proposal_id: int) -> None:
