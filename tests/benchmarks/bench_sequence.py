@@ -20,8 +20,8 @@ earlier run (to iterate on the code: loading takes 30–60 s).
   first): the sequence pools follow the change log in Redis. Jobs are only enqueued (JOBS_MODE
   rq, no worker): web processes do not run them (the lockstep detection, every 500 votes, reads
   every vote of the consultation; inline it would run inside the 500th vote's request).
-- load: CLIENTS processes, each one keep-alive connection, WARMUP s unmeasured (every worker
-  builds its pool then) and DURATION s measured. Each client plays voters one after the other:
+- load: CLIENTS processes, each one keep-alive connection, WARMUP s unmeasured (the workers
+  built their pools before serving) and DURATION s measured. Each client plays voters one after the other:
   mostly existing participants with 1–20 votes of history (session cookies signed with the
   app's SECRET_KEY as Flask signs them, ``{"voter": {"t": tenant, "id": participant}}``), the
   others fresh anonymous voters (their first sequence creates them). A voter asks for 2–4
@@ -84,7 +84,7 @@ VOTES = 1_000_000
 TAGS = 8
 
 CLIENTS = 8
-WARMUP = 8.0  # every worker builds its pool meanwhile (a few seconds of CPU each)
+WARMUP = 8.0  # unmeasured: connections opened, statements prepared (pools: built before serving)
 DURATION = 15.0
 ROUNDS = 2  # interleaved (sequences, hello, sequences, hello); the round of lower p95 is kept
 HELLO_WARMUP = 1.0

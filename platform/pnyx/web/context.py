@@ -57,7 +57,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def note_read_answered(response):
-    """After a request: a safe one (GET, HEAD) answered without error only read, or committed
+    """After a request: a safe one (GET, HEAD, OPTIONS) answered without error only read, or committed
     what it wrote itself (a new anonymous voter): ``close_db`` may end its transaction with
     COMMIT."""
     if request.method in SAFE_METHODS and response.status_code < 400:
