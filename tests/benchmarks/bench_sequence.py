@@ -59,9 +59,8 @@ from tests.benchmarks.bench_vote_throughput import (
     KEYS,
     QUALIFICATIONS,
     Client,
-    cpu_seconds,
     percentile,
-    server_pids,
+    server_cpu,
     start_server,
     stop_all,
     stop_server,
@@ -531,15 +530,9 @@ def drive(kind, port, consultation_id, cookies, warmup, duration, round_no=0) ->
 
 
 def measured_drive(proc, *args) -> dict:
-    """``drive``, with the CPU time the server's workers and database backends spent meanwhile
-    (backends opened meanwhile count whole)."""
-    workers, backends = server_pids(proc, DB_NAME)
-    before = cpu_seconds(workers), cpu_seconds(backends), time.monotonic()
-    result = drive(*args)
-    opened = sorted(set(server_pids(proc, DB_NAME)[1]) - set(backends))  # all of their CPU counts
-    after = cpu_seconds(workers), cpu_seconds(backends + opened), time.monotonic()
-    result["cpu_app"], result["cpu_db"] = after[0] - before[0], after[1] - before[1]
-    result["wall"] = after[2] - before[2]
+    """``drive``, with the CPU time the server's workers and database backends spent meanwhile."""
+    result, result_app, result_db = server_cpu(proc, DB_NAME, drive, *args)
+    result["cpu_app"], result["cpu_db"] = result_app, result_db
     return result
 
 

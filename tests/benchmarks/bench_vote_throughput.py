@@ -25,8 +25,9 @@ trust auth) and ``infra/create-test-db.sh``.
 
 Prints ``bench vote_throughput: <v> votes/s ratio <r> vs bare_insert``, ``bench bare_insert:
 <v> req/s``, a table of latencies (p50/p95) and the CPU time per write of the gunicorn workers
-and of the database's backends (Pnyx's per vote, its sequence GETs included). Bounded: the whole script stops within 2 minutes,
-and every server it started is stopped on exit, errors included. Traffic goes to 127.0.0.1 only.
+and of the database's backends (Pnyx's per vote, its sequence GETs included). Bounded: the
+whole script stops within 2 minutes, and every server it started is stopped on exit, errors
+included. Traffic goes to 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -472,17 +473,23 @@ def drive(kind: str, port: int, consultation_id: int, round_no: int, duration: f
     return merged
 
 
-def measured_drive(proc, *args) -> dict:
-    """``drive``, with the CPU time the server's workers and the database's backends spent
-    meanwhile (warm-up included; backends opened meanwhile count whole), per write answered."""
-    workers, backends = server_pids(proc, DB_NAME)
+def server_cpu(proc, db_name: str, run, *args):
+    """``run(*args)``, and the CPU seconds the server's workers and the database's backends
+    spent meanwhile (backends opened meanwhile count whole): (result, workers, database)."""
+    workers, backends = server_pids(proc, db_name)
     before = cpu_seconds(workers), cpu_seconds(backends)
-    result = drive(*args)
-    opened = sorted(set(server_pids(proc, DB_NAME)[1]) - set(backends))
+    result = run(*args)
+    opened = sorted(set(server_pids(proc, db_name)[1]) - set(backends))
     after = cpu_seconds(workers), cpu_seconds(backends + opened)
+    return result, after[0] - before[0], after[1] - before[1]
+
+
+def measured_drive(proc, *args) -> dict:
+    """``drive``, with the server's and the database's CPU time per write answered (warm-up
+    included)."""
+    result, app, database = server_cpu(proc, DB_NAME, drive, *args)
     per = 1000 / result["sent"] if result["sent"] else float("nan")
-    result["cpu_app_ms"] = (after[0] - before[0]) * per
-    result["cpu_db_ms"] = (after[1] - before[1]) * per
+    result["cpu_app_ms"], result["cpu_db_ms"] = app * per, database * per
     return result
 
 
