@@ -344,8 +344,11 @@ def test_groups_are_kept_apart_between_tenants(world, database, attacked):
 
 
 def test_votes_trigger_detection_every_so_many_votes(world, database, monkeypatch):
+    from collections import Counter
+
     calls = []
     monkeypatch.setattr(integrity, "DETECT_EVERY", 3)
+    monkeypatch.setattr(integrity, "_votes_seen", Counter())  # this process's count, from 0
     monkeypatch.setattr(integrity, "request_detection", lambda t, c: calls.append((t, c)))
     c = factories.consultation(database, world.alpha_id)
     ids = proposals_of(database, world.alpha_id, c.id, 7)

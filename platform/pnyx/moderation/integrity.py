@@ -18,8 +18,9 @@ groups whose members also agree far beyond chance on what they voted together
 agree more than chance) and stores them with their evidence. A group found again (most of its members in an existing group) updates that
 row and keeps its status, so a group an admin cleared stays cleared; a flagged group no longer
 found is dropped (its evidence is gone: votes withdrawn or changed). The job runs every
-``DETECT_EVERY`` votes of a consultation (through the ``vote_changed`` signal, at most once per
-``DETECT_MIN_INTERVAL`` seconds) and on an admin's request. Scores use the groups through
+``DETECT_EVERY`` votes a web process takes in for a consultation (through the ``vote_changed``
+signal; at most once per ``DETECT_MIN_INTERVAL`` seconds across processes) and on an admin's
+request. Scores use the groups through
 :mod:`pnyx.results.service`: each flagged group counts as one voice.
 """
 
@@ -30,6 +31,8 @@ import logging
 import math
 import os
 import secrets
+import threading
+from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -367,16 +370,25 @@ def request_detection(tenant_id: int, consultation_id: int) -> None:
     )
 
 
+_votes_seen: Counter[tuple[int, int]] = Counter()  # this process's votes, per consultation
+_votes_seen_lock = threading.Lock()
+
+
 def _on_vote(consultation_id: int, *, tenant_id: int, **_kwargs) -> None:
-    """Every DETECT_EVERY votes of a consultation (and not more often than the interval), a
-    detection run. Best effort: the vote is already committed, so nothing here may fail it."""
+    """Every DETECT_EVERY votes this process takes in for a consultation (and not more often
+    than the interval, across processes), a detection run. Counted in the process, not in the
+    store: a store round trip in every vote for a trigger that the interval bounds anyway (a
+    few processes each counting to DETECT_EVERY only delay a run of a quiet consultation).
+    Best effort: the vote is already committed, so nothing here may fail it."""
+    key = (tenant_id, consultation_id)
+    with _votes_seen_lock:
+        _votes_seen[key] += 1
+        due = _votes_seen[key] % DETECT_EVERY == 0
+    if not due:
+        return
     try:
-        store = kernel().store
-        count = store.incr(f"integrity:votes:{tenant_id}:{consultation_id}")
-        if count % DETECT_EVERY:
-            return
         throttle = f"integrity:detect-recent:{tenant_id}:{consultation_id}"
-        if store.set(throttle, "1", ttl=DETECT_MIN_INTERVAL, only_new=True):
+        if kernel().store.set(throttle, "1", ttl=DETECT_MIN_INTERVAL, only_new=True):
             request_detection(tenant_id, consultation_id)
     except Exception:  # noqa: BLE001 — a vote never fails for its follow-up work
         log.exception("could not trigger lockstep detection for %s", consultation_id)
