@@ -231,27 +231,64 @@ DEMO_CONSULTATIONS: dict[str, dict] = {
 }
 
 # Demo citizens of each tenant: (first name, e-mail local part, year of birth, postal code).
+# Twelve authors per tenant: a sequence shows at most one proposal per author, so the demo's
+# sequences show twelve cards (with three or four authors they showed three or four). Postal
+# codes of real communes, from cities to villages, so that every territory segment is present.
 DEMO_CITIZENS: dict[str, list[tuple[str, str, int, str]]] = {
     "bretagne": [
         ("Maëlle", "maelle", 1991, "29200"),
         ("Yann", "yann", 1968, "22300"),
         ("Soizic", "soizic", 1985, "35000"),
         ("Erwan", "erwan", 2002, "56270"),
+        ("Gwenaëlle", "gwenaelle", 1979, "29000"),
+        ("Loïc", "loic", 1957, "56100"),
+        ("Nolwenn", "nolwenn", 1996, "35400"),
+        ("Tristan", "tristan", 1983, "22000"),
+        ("Enora", "enora", 2005, "56000"),
+        ("Ronan", "ronan", 1972, "29160"),
+        ("Anaïs", "anais", 1988, "35160"),
+        ("Corentin", "corentin", 1964, "22500"),
     ],
     "lyon": [
         ("Camille", "camille", 1994, "69003"),
         ("Karim", "karim", 1979, "69008"),
         ("Louise", "louise", 2001, "69100"),
+        ("Mathis", "mathis", 1986, "69001"),
+        ("Sofia", "sofia", 1998, "69002"),
+        ("Bernard", "bernard", 1952, "69004"),
+        ("Chloé", "chloe", 1990, "69005"),
+        ("Youssef", "youssef", 1975, "69007"),
+        ("Manon", "manon", 2003, "69009"),
+        ("Antoine", "antoine", 1969, "69200"),
+        ("Émilie", "emilie", 1984, "69500"),
+        ("Lucas", "lucas", 1999, "69290"),
     ],
     "acme": [
         ("Nadia", "nadia", 1983, "92100"),
         ("Thomas", "thomas", 1990, "75011"),
         ("Julie", "julie", 1975, "69007"),
+        ("Olivier", "olivier", 1968, "33000"),
+        ("Sarah", "sarah", 1995, "67000"),
+        ("Mehdi", "mehdi", 1987, "06000"),
+        ("Claire", "claire", 1972, "34000"),
+        ("Romain", "romain", 1993, "35000"),
+        ("Aïcha", "aicha", 1981, "59000"),
+        ("Vincent", "vincent", 1965, "44000"),
+        ("Laura", "laura", 2000, "24200"),
+        ("Nicolas", "nicolas", 1978, "71000"),
     ],
     "climat": [
         ("Inès", "ines", 1998, "13001"),
         ("Paul", "paul", 1960, "44000"),
         ("Léa", "lea", 2004, "31000"),
         ("Hugo", "hugo", 1987, "59000"),
+        ("Jeanne", "jeanne", 1955, "75020"),
+        ("Rayan", "rayan", 2002, "63000"),
+        ("Margaux", "margaux", 1992, "21000"),
+        ("Pierre", "pierre", 1971, "87000"),
+        ("Lina", "lina", 1999, "64000"),
+        ("Marc", "marc", 1963, "48000"),
+        ("Zoé", "zoe", 2006, "04000"),
+        ("Samuel", "samuel", 1984, "12000"),
     ],
 }
