@@ -20,8 +20,8 @@ row and keeps its status, so a group an admin cleared stays cleared; a flagged g
 found is dropped (its evidence is gone: votes withdrawn or changed). The job runs every
 ``DETECT_EVERY`` votes a web process takes in for a consultation (through the ``vote_changed``
 signal; at most once per ``DETECT_MIN_INTERVAL`` seconds across processes) and on an admin's
-request. Scores use the groups through
-:mod:`pnyx.results.service`: each flagged group counts as one voice.
+request. Scores use the groups through :mod:`pnyx.results.service`: each flagged group counts
+as one voice.
 """
 
 from __future__ import annotations
