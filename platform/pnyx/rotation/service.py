@@ -57,6 +57,7 @@ from pnyx.kernel.errors import Invalid
 from pnyx.kernel.runtime import kernel
 from pnyx.kernel.signing import Signer
 from pnyx.kernel.store import Store
+from tenants.models import Tenant, TenantStatus
 
 from .strategies import (
     DEFAULT_STRATEGY,
@@ -577,8 +578,6 @@ def warm_pools(
     ``budget`` seconds (a pool not built here is built at its first sequence, as without
     warming); ``between`` runs after each build (the worker tells its master it is alive).
     Returns how many pools were built."""
-    from tenants.models import Tenant, TenantStatus
-
     started = time.monotonic()
     with database.session() as session:
         tenant_ids = list(
