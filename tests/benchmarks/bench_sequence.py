@@ -21,8 +21,8 @@ earlier run (to iterate on the code: loading takes 30–60 s).
   rq, no worker): web processes do not run them (the lockstep detection, every 500 votes, reads
   every vote of the consultation; inline it would run inside the 500th vote's request).
 - load: CLIENTS processes, each one keep-alive connection, WARMUP s unmeasured (the workers
-  built their pools before serving) and DURATION s measured. Each client plays voters one after the other:
-  mostly existing participants with 1–20 votes of history (session cookies signed with the
+  built their pools before serving) and DURATION s measured. Each client plays voters one
+  after the other: mostly existing participants with 1–20 votes of history (session cookies signed with the
   app's SECRET_KEY as Flask signs them, ``{"voter": {"t": tenant, "id": participant}}``), the
   others fresh anonymous voters (their first sequence creates them). A voter asks for 2–4
   sequences and, after each, votes on one of its cards half of the time (with its card key): a
@@ -531,8 +531,8 @@ def drive(kind, port, consultation_id, cookies, warmup, duration, round_no=0) ->
 
 def measured_drive(proc, *args) -> dict:
     """``drive``, with the CPU time the server's workers and database backends spent meanwhile."""
-    result, result_app, result_db = server_cpu(proc, DB_NAME, drive, *args)
-    result["cpu_app"], result["cpu_db"] = result_app, result_db
+    result, app_seconds, db_seconds = server_cpu(proc, DB_NAME, drive, *args)
+    result["cpu_app"], result["cpu_db"] = app_seconds, db_seconds
     return result
 
 
