@@ -74,7 +74,7 @@ class SelfSchema(Schema):
 
 @operator_blp.route("")
 class Tenants(MethodView):
-    @operator_blp.arguments(ListArgs, location="query")
+    @operator_blp.arguments(ListArgs(), location="query")
     @operator_blp.response(200, TenantListSchema)
     def get(self, args):
         """List tenants."""
@@ -82,7 +82,7 @@ class Tenants(MethodView):
         items, total = service.list_tenants(db(), **args)
         return {"items": items, "total": total}
 
-    @operator_blp.arguments(TenantSchema)
+    @operator_blp.arguments(TenantSchema())
     @operator_blp.response(201, TenantSchema)
     def post(self, data):
         """Create a tenant with its platform subdomain and theme, in one transaction."""
@@ -146,7 +146,7 @@ class Hosts(MethodView):
         service.get_tenant(db(), tenant_id)
         return service.hosts_of(db(), tenant_id)
 
-    @operator_blp.arguments(HostSchema)
+    @operator_blp.arguments(HostSchema())
     @operator_blp.response(201, HostSchema)
     def post(self, data, tenant_id):
         """Attach a custom domain (unverified until its DNS is checked)."""

@@ -65,7 +65,7 @@ def _own_account():
 
 @blp.route("/auth/password-reset")
 class PasswordReset(MethodView):
-    @blp.arguments(ResetRequestSchema)
+    @blp.arguments(ResetRequestSchema())
     @blp.response(202)
     def post(self, data):
         """Mail a one-hour reset link to this e-mail, if it has an account on this host.
@@ -77,7 +77,7 @@ class PasswordReset(MethodView):
 
 @blp.route("/auth/password-reset/confirm")
 class PasswordResetConfirm(MethodView):
-    @blp.arguments(ResetConfirmSchema)
+    @blp.arguments(ResetConfirmSchema())
     @blp.response(204)
     @blp.alt_response(401, description="reset_token_invalid or reset_token_expired")
     @blp.alt_response(422, description="weak_password")
@@ -109,7 +109,7 @@ class Export(MethodView):
 
 @blp.route("/participants/me")
 class DeleteMe(MethodView):
-    @blp.arguments(PasswordSchema)
+    @blp.arguments(PasswordSchema())
     @blp.response(204)
     @blp.alt_response(401, description="invalid_credentials")
     def delete(self, data):

@@ -33,7 +33,7 @@ class MeSchema(Schema):
 
 @blp.route("/token")
 class Token(MethodView):
-    @blp.arguments(CredentialsSchema)
+    @blp.arguments(CredentialsSchema())
     @blp.response(201, TokenSchema)
     def post(self, credentials):
         """Exchange e-mail and password for a bearer token valid on this host only."""

@@ -112,7 +112,7 @@ class Consultations(MethodView):
         """The consultations of this tenant the caller may see."""
         return {"items": [_dump(c) for c in service.list_consultations(db(), current_principal())]}
 
-    @blp.arguments(ConsultationWriteSchema)
+    @blp.arguments(ConsultationWriteSchema())
     @blp.response(201)
     def post(self, data):
         """Create a consultation (tenant admins)."""
@@ -131,7 +131,7 @@ class ConsultationById(MethodView):
         """The question, its context, steps, goals, live progress and tags."""
         return _dump(g.consultation)
 
-    @blp.arguments(ConsultationPatchSchema)
+    @blp.arguments(ConsultationPatchSchema())
     @blp.response(200)
     def patch(self, data, consultation_id):
         """Edit a consultation (tenant admins)."""
@@ -155,7 +155,7 @@ class Tags(MethodView):
         """The consultation's themes."""
         return service.tags_of(db(), consultation_id)
 
-    @blp.arguments(TagWriteSchema)
+    @blp.arguments(TagWriteSchema())
     @blp.response(201, TagSchema)
     def post(self, data, consultation_id):
         """Add a theme (tenant admins)."""
@@ -188,7 +188,7 @@ def _page_payload(items, total, page, per_page, voter) -> dict:
 
 @blp.route("/<int:consultation_id>/proposals")
 class Proposals(MethodView):
-    @blp.arguments(SearchArgs, location="query")
+    @blp.arguments(SearchArgs(), location="query")
     @blp.response(200, ProposalPageSchema)
     def get(self, args, consultation_id):
         """Published proposals: keywords, tag, sorted by recent or votes, paginated."""
@@ -197,7 +197,7 @@ class Proposals(MethodView):
             page.items, page.total, page.page, page.per_page, current_participant()
         )
 
-    @blp.arguments(ProposalWriteSchema)
+    @blp.arguments(ProposalWriteSchema())
     @blp.response(201, ProposalSchema)
     def post(self, data, consultation_id):
         """Propose ("Il faut …"): 12–140 characters of plain text; created pending."""
@@ -282,7 +282,7 @@ class SequenceArgs(Schema):
 
 @blp.route("/<int:consultation_id>/sequence")
 class Sequence(MethodView):
-    @blp.arguments(SequenceArgs, location="query")
+    @blp.arguments(SequenceArgs(), location="query")
     @blp.response(200, CardsSchema)
     def get(self, args, consultation_id):
         """The next cards for this voter, chosen by the consultation's rotation strategy.

@@ -277,7 +277,7 @@ def item_payload(item: DeskItem) -> dict:
 
 @blp.route("/next")
 class Next(MethodView):
-    @blp.arguments(NextArgs, location="query")
+    @blp.arguments(NextArgs(), location="query")
     @blp.response(200, NextSchema)
     def get(self, args):
         """The oldest pending proposal of my tenants that nobody else holds, locked for me,
@@ -320,7 +320,7 @@ class ProposalLock(MethodView):
 
 @blp.route("/proposals/<int:proposal_id>/decision")
 class Decision(MethodView):
-    @blp.arguments(DeskDecisionArgs)
+    @blp.arguments(DeskDecisionArgs())
     @blp.response(200, AuditEntrySchema)
     def post(self, data, proposal_id):
         """Accept (with tags, optionally a corrected text), refuse (reason + note), postpone,
@@ -347,7 +347,7 @@ class Decision(MethodView):
 
 @blp.route("/authors/<int:author_id>/pending")
 class AuthorPending(MethodView):
-    @blp.arguments(AuthorArgs, location="query")
+    @blp.arguments(AuthorArgs(), location="query")
     @blp.response(200, AuthorProposalSchema(many=True))
     def get(self, args, author_id):
         """All pending proposals of one author in one of my tenants, locked for me where free."""
@@ -369,7 +369,7 @@ class AuthorPending(MethodView):
 
 @blp.route("/untagged")
 class UntaggedQueue(MethodView):
-    @blp.arguments(UntaggedArgs, location="query")
+    @blp.arguments(UntaggedArgs(), location="query")
     @blp.response(200, UntaggedSchema(many=True))
     def get(self, args):
         """Accepted proposals still missing a tag kind their consultation requires."""
@@ -424,7 +424,7 @@ class Assignments(MethodView):
         operator = require_principal("operator")
         return [_assignment_payload(*row) for row in assignments.assignments(db(), operator)]
 
-    @blp.arguments(AssignmentArgs)
+    @blp.arguments(AssignmentArgs())
     @blp.response(201, AssignmentSchema)
     def post(self, data):
         """Assign a moderator to a tenant (operators; idempotent)."""
@@ -443,7 +443,7 @@ class Assignments(MethodView):
             session.get(Tenant, data["tenant_id"]),
         )
 
-    @blp.arguments(AssignmentArgs)
+    @blp.arguments(AssignmentArgs())
     @blp.response(204)
     def delete(self, data):
         """Take a tenant from a moderator's desk (operators)."""
@@ -464,7 +464,7 @@ class Charter(MethodView):
         found = charter.charter_of(db())
         return found or {"text": "", "updated_at": None}
 
-    @charter_blp.arguments(CharterSchema)
+    @charter_blp.arguments(CharterSchema())
     @charter_blp.response(200, CharterSchema)
     def put(self, data):
         """Write the charter (the tenant's admins)."""

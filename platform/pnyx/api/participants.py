@@ -76,7 +76,7 @@ def _profile(participant, account=None) -> dict:
 
 @blp.route("")
 class Participants(MethodView):
-    @blp.arguments(SignupSchema)
+    @blp.arguments(SignupSchema())
     @blp.response(201, SignupResultSchema)
     def post(self, data):
         """Sign up (e-mail, password, first name, year of birth, 5-digit postal code).
@@ -109,7 +109,7 @@ class Me(MethodView):
 
         return _profile(current_participant(create=True), db().get(Account, principal.id))
 
-    @blp.arguments(ProfilePatchSchema)
+    @blp.arguments(ProfilePatchSchema())
     @blp.response(200, ProfileSchema)
     def patch(self, data):
         """Update year of birth and/or postal code."""

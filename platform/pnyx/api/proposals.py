@@ -142,7 +142,7 @@ def _result(state, check) -> dict:
 
 @blp.route("/<int:proposal_id>/vote")
 class VoteOnProposal(MethodView):
-    @blp.arguments(VoteSchema)
+    @blp.arguments(VoteSchema())
     @blp.response(200, VoteResultSchema)
     def put(self, data, proposal_id):
         """Vote agree/disagree/neutral with qualifications of that key; idempotent, changeable.
@@ -195,7 +195,7 @@ class VoteOnProposal(MethodView):
 
 @blp.route("/<int:proposal_id>/decision")
 class Decision(MethodView):
-    @blp.arguments(DecisionSchema)
+    @blp.arguments(DecisionSchema())
     @blp.response(200, ProposalSchema)
     def post(self, data, proposal_id):
         """Accept (with tags), refuse (with a reason) or postpone (tenant admins)."""

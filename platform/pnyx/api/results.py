@@ -95,7 +95,7 @@ def _result(item: results_service.ProposalResult) -> dict:
 
 @blp.route("/<int:consultation_id>/results")
 class Results(MethodView):
-    @blp.arguments(ResultsArgs, location="query")
+    @blp.arguments(ResultsArgs(), location="query")
     @blp.response(200, ResultsSchema)
     def get(self, args, consultation_id):
         """Each published proposal's scores and zone in a segment (``all``,
@@ -178,7 +178,7 @@ def group_payload(view: integrity.GroupView) -> dict:
 
 @blp.route("/<int:consultation_id>/integrity/groups")
 class Groups(MethodView):
-    @blp.arguments(GroupsArgs, location="query")
+    @blp.arguments(GroupsArgs(), location="query")
     @blp.response(200, GroupListSchema)
     def get(self, args, consultation_id):
         """Groups of voters found voting in lockstep, with the evidence (tenant admins)."""
