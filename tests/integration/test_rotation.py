@@ -134,7 +134,7 @@ def test_threads_starting_together_build_a_pool_once(world, consultation, databa
 
 
 def test_while_a_pool_is_rebuilt_the_old_one_serves(world, consultation, database, app):
-    """When the change log starts over (a new epoch), one thread rebuilds the pool; the others
+    """When the change log is begun anew (a new epoch), one thread rebuilds the pool; the others
     are served the old pool at once instead of waiting seconds for the build."""
     from unittest import mock
 
@@ -145,7 +145,7 @@ def test_while_a_pool_is_rebuilt_the_old_one_serves(world, consultation, databas
     pools = rotation.Pools(follow_every=0)
     with database.scope(tenant_id=world.alpha_id) as session:
         old = pools.pool(session, store, c)
-    store.set(rotation._epoch_key(world.alpha_id, c.id), "a-new-epoch")
+    store.set(rotation._log_key(world.alpha_id, c.id) + ":epoch", "a-new-epoch")
     real_load, started, release = rotation.load_candidates, threading.Event(), threading.Event()
 
     def slow_load(session, consultation_id, proposal_ids=None):
@@ -171,6 +171,40 @@ def test_while_a_pool_is_rebuilt_the_old_one_serves(world, consultation, databas
     assert got["builder"] is not old and got["builder"].epoch == "a-new-epoch"
     with database.scope(tenant_id=world.alpha_id) as session:
         assert pools.pool(session, store, c) is got["builder"]
+
+
+def test_a_following_pool_never_rebuilds_and_one_left_behind_does(
+    world, consultation, database, app, monkeypatch
+):
+    """The change log keeps its last LOG_KEEP entries: a pool that keeps reading it takes in
+    only what changed, however many changes go by; one that fell further behind rebuilds."""
+    from pnyx.rotation import service as rotation
+
+    c, made = consultation
+    store = app.extensions["pnyx"].store
+    monkeypatch.setattr(rotation, "LOG_KEEP", 4)
+    builds: list[int] = []
+    real_load = rotation.load_candidates
+
+    def counting_load(session, consultation_id, proposal_ids=None):
+        if proposal_ids is None:
+            builds.append(consultation_id)
+        return real_load(session, consultation_id, proposal_ids)
+
+    monkeypatch.setattr(rotation, "load_candidates", counting_load)
+    following, behind = rotation.Pools(follow_every=0), rotation.Pools(follow_every=0)
+    with database.scope(tenant_id=world.alpha_id) as session:
+        start = following.pool(session, store, c).position  # the decisions' entries
+        behind.pool(session, store, c)
+        assert builds == [c.id, c.id]
+        for round_ in range(5):  # 15 changes in all: the log never holds more than 4
+            for proposal in made[:3]:
+                rotation.note_change(store, world.alpha_id, c.id, proposal.id)
+            pool = following.pool(session, store, c)
+            assert pool.position == start + 3 * (round_ + 1) and len(pool.candidates) == 30
+        assert builds == [c.id, c.id]
+        assert behind.pool(session, store, c).position == start + 15
+        assert builds == [c.id, c.id, c.id]
 
 
 def test_a_starting_worker_builds_the_pools_of_open_consultations(

@@ -50,9 +50,16 @@ def test_set_only_new_and_compare_operations(store):
     assert store.get("short") is None
 
 
-def test_lists(store):
-    assert store.rpush("log", "1", "2") == 2 and store.rpush("log", "3") == 3
-    assert store.llen("log") == 3 and store.lrange("log", 1, 2) == ["2", "3"]
-    assert store.lrange("log", 0, -1) == ["1", "2", "3"]
-    store.delete("log")
-    assert store.llen("log") == 0
+def test_logs_keep_their_tail_and_say_when_a_start_is_gone(store):
+    assert store.log_read("log") == (None, 0, None)
+    assert [store.log_append("log", str(i), keep=3) for i in range(1, 4)] == [1, 2, 3]
+    epoch = store.log_read("log").epoch
+    assert epoch and store.log_read("log", 1) == (epoch, 3, ["2", "3"])
+    assert store.log_read("log", 3) == (epoch, 3, [])
+    assert store.log_append("log", "4", keep=3) == 4 and store.log_append("log", "5", keep=3) == 5
+    assert store.log_read("log", 2) == (epoch, 5, ["3", "4", "5"])  # positions stay absolute
+    assert store.log_read("log", 1).entries is None  # trimmed away: the reader must start over
+    assert store.log_read("log") == (epoch, 5, None)
+    store.delete("log", "log:base", "log:epoch")  # lost (a store flushed): a new epoch
+    assert store.log_append("log", "6", keep=3) == 1
+    assert store.log_read("log", 0).epoch not in (None, epoch)

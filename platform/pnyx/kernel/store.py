@@ -6,10 +6,19 @@ moderation its locks. Only the few operations they need, with the same meaning o
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections.abc import Sequence
-from typing import Protocol
+from typing import NamedTuple, Protocol
+
+
+class LogTail(NamedTuple):
+    """A log read at one moment: see :meth:`Store.log_read`."""
+
+    epoch: str | None  # the log's identity: changes when it is lost and begun anew
+    position: int  # how many entries were ever appended
+    entries: list[str] | None  # from the asked start on; None if not asked, or trimmed away
 
 
 class Store(Protocol):
@@ -20,9 +29,15 @@ class Store(Protocol):
     def delete(self, *keys: str) -> None: ...
     def incr(self, key: str, *, ttl: float | None = None) -> int: ...
     def incr_many(self, counters: Sequence[tuple[str, float | None]]) -> list[int]: ...
-    def rpush(self, key: str, *values: str) -> int: ...
-    def llen(self, key: str) -> int: ...
-    def lrange(self, key: str, start: int, stop: int) -> list[str]: ...
+    def log_append(self, key: str, value: str, *, keep: int) -> int:
+        """Append to the log ``key``, which keeps its last ``keep`` entries; its new position."""
+        ...
+
+    def log_read(self, key: str, start: int | None = None) -> LogTail:
+        """The log's epoch, position and (with ``start``, an earlier position) the entries
+        appended since ``start``, in one snapshot — None if some of them were trimmed away."""
+        ...
+
     def compare_and_delete(self, key: str, expected: str) -> bool: ...
     def compare_and_expire(self, key: str, expected: str, ttl: float) -> bool: ...
 
@@ -44,6 +59,28 @@ class RedisStore:
         "counts[i] = n end "
         "return counts"
     )
+    # A log is three keys: the list of its last entries, ``:base`` (how many were trimmed from
+    # its head) and ``:epoch`` (set with the first entry: a log lost with Redis gets a new one).
+    _LOG_APPEND = (
+        "local n = redis.call('rpush', KEYS[1], ARGV[1]) "
+        "local keep = tonumber(ARGV[2]) "
+        "local base = tonumber(redis.call('get', KEYS[2]) or '0') "
+        "if n > keep then "
+        "redis.call('ltrim', KEYS[1], n - keep, -1) "
+        "base = redis.call('incrby', KEYS[2], n - keep) "
+        "n = keep end "
+        "redis.call('setnx', KEYS[3], ARGV[3]) "
+        "return base + n"
+    )
+    _LOG_READ = (
+        "local base = tonumber(redis.call('get', KEYS[2]) or '0') "
+        "local position = base + redis.call('llen', KEYS[1]) "
+        "local epoch = redis.call('get', KEYS[3]) or '' "
+        "local start = tonumber(ARGV[1]) "
+        "if start < 0 then return {epoch, position, 0} end "
+        "if start < base then return {epoch, position, 2} end "
+        "return {epoch, position, 1, redis.call('lrange', KEYS[1], start - base, -1)}"
+    )
     _CAE = (
         "if redis.call('get', KEYS[1]) == ARGV[1] then "
         "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
@@ -58,6 +95,8 @@ class RedisStore:
         self._cae = self.redis.register_script(self._CAE)
         self._incr = self.redis.register_script(self._INCR)
         self._incr_many = self.redis.register_script(self._INCR_MANY)
+        self._log_append = self.redis.register_script(self._LOG_APPEND)
+        self._log_read = self.redis.register_script(self._LOG_READ)
 
     def _k(self, key: str) -> str:
         return self.prefix + key
@@ -87,14 +126,19 @@ class RedisStore:
         ttls = [int(ttl * 1000) if ttl else 0 for _, ttl in counters]
         return [int(n) for n in self._incr_many(keys=keys, args=ttls)]
 
-    def rpush(self, key: str, *values: str) -> int:
-        return int(self.redis.rpush(self._k(key), *values))
+    def _log_keys(self, key: str) -> list[str]:
+        return [self._k(key), self._k(key + ":base"), self._k(key + ":epoch")]
 
-    def llen(self, key: str) -> int:
-        return int(self.redis.llen(self._k(key)))
+    def log_append(self, key: str, value: str, *, keep: int) -> int:
+        return int(
+            self._log_append(keys=self._log_keys(key), args=[value, keep, secrets.token_hex(8)])
+        )
 
-    def lrange(self, key: str, start: int, stop: int) -> list[str]:
-        return list(self.redis.lrange(self._k(key), start, stop))
+    def log_read(self, key: str, start: int | None = None) -> LogTail:
+        epoch, position, kind, *entries = self._log_read(
+            keys=self._log_keys(key), args=[-1 if start is None else start]
+        )
+        return LogTail(epoch or None, int(position), list(entries[0]) if kind == 1 else None)
 
     def compare_and_delete(self, key: str, expected: str) -> bool:
         return bool(self._cad(keys=[self._k(key)], args=[expected]))
@@ -155,26 +199,29 @@ class MemoryStore:
         with self._lock:
             return [self.incr(key, ttl=ttl) for key, ttl in counters]
 
-    def rpush(self, key: str, *values: str) -> int:
+    def log_append(self, key: str, value: str, *, keep: int) -> int:
         with self._lock:
             items = self._live(key)
             if not isinstance(items, list):
                 items = []
                 self._data[key] = (items, None)
-            items.extend(values)
-            return len(items)
+            items.append(value)
+            base = int(self.get(key + ":base") or 0)
+            if len(items) > keep:
+                base += len(items) - keep
+                del items[: len(items) - keep]
+                self.set(key + ":base", str(base))
+            self.set(key + ":epoch", secrets.token_hex(8), only_new=True)
+            return base + len(items)
 
-    def llen(self, key: str) -> int:
+    def log_read(self, key: str, start: int | None = None) -> LogTail:
         with self._lock:
             items = self._live(key)
-            return len(items) if isinstance(items, list) else 0
-
-    def lrange(self, key: str, start: int, stop: int) -> list[str]:
-        with self._lock:
-            items = self._live(key)
-            if not isinstance(items, list):
-                return []
-            return list(items[start : (None if stop == -1 else stop + 1)])
+            items = items if isinstance(items, list) else []
+            base = int(self.get(key + ":base") or 0)
+            position = base + len(items)
+            entries = None if start is None or start < base else items[start - base :]
+            return LogTail(self.get(key + ":epoch"), position, entries)
 
     def compare_and_delete(self, key: str, expected: str) -> bool:
         with self._lock:

@@ -4,8 +4,9 @@ Pools live in each process's memory, built once from the database, and follow a 
 in the shared store (Redis; this process's memory on the embedded default): every committed vote
 or moderation decision appends its proposal id (through the consultations signals). A sequence
 request reads the log's length — one round trip — and reloads only the proposals changed since
-its copy; a newly accepted proposal enters sequences at the next request, in any process. When
-the log grows long, it starts a new epoch and every process rebuilds its pool once.
+its copy; a newly accepted proposal enters sequences at the next request, in any process. The
+log keeps its last ``LOG_KEEP`` entries: only a process idle for that many changes rebuilds its
+pool (as does every process when the log is lost with the store: a new epoch).
 
 With the strategies that read ranked lists (kg, the default, and apt), each pool also keeps its
 candidates in the strategy's order, per voter segment and settings (``_Ranking``), updated with
@@ -79,7 +80,9 @@ TERRITORY_SEGMENTS = ("rural", "medium", "urban")
 MAX_SEQUENCE = 30
 DEFAULT_SEQUENCE = 12
 SEQUENCE_PLACE = "seq:"  # card keys served in a sequence carry a place starting so
-LOG_EPOCH_LENGTH = 50_000  # changes before the log starts over (and pools rebuild)
+# Entries a consultation's change log keeps: a process that falls further behind (idle that
+# long) rebuilds its pool; the others only ever read what is new.
+LOG_KEEP = 50_000
 # A pool reads the change log at most this often (seconds): under load most requests are then
 # served from memory. Votes change tallies only; a decision committed in this process expires
 # the pool at once, one committed elsewhere reaches it within this delay — and a card is served
@@ -155,10 +158,6 @@ def validate_settings(raw: object) -> dict:
 
 def _log_key(tenant_id: int, consultation_id: int) -> str:
     return f"rotation:{tenant_id}:{consultation_id}:log"
-
-
-def _epoch_key(tenant_id: int, consultation_id: int) -> str:
-    return f"rotation:{tenant_id}:{consultation_id}:epoch"
 
 
 def _listing(sql: str, *lists: str, types: tuple | None = None) -> dict[str, TextClause]:
@@ -425,29 +424,6 @@ class _Pool:
         return head
 
 
-def _log_state(
-    store: Store, tenant_id: int, consultation_id: int, start: int | None
-) -> tuple[str | None, int, list[str] | None]:
-    """(epoch, length, entries from ``start`` on) of a consultation's change log, one snapshot.
-
-    On Redis one round trip (MULTI … EXEC: the three agree); entries are None without a start.
-    """
-    epoch_key, log = _epoch_key(tenant_id, consultation_id), _log_key(tenant_id, consultation_id)
-    redis, prefix = getattr(store, "redis", None), getattr(store, "prefix", None)
-    if redis is not None and isinstance(prefix, str):  # a RedisStore: the same keys, pipelined
-        pipe = redis.pipeline(transaction=True)
-        pipe.get(prefix + epoch_key)
-        pipe.llen(prefix + log)
-        if start is not None:
-            pipe.lrange(prefix + log, start, -1)
-        epoch, length, *entries = pipe.execute()
-        return epoch, int(length), (list(entries[0]) if start is not None else None)
-    epoch, length = store.get(epoch_key), store.llen(log)
-    if start is None:
-        return epoch, length, None
-    return epoch, length, (store.lrange(log, start, length - 1) if start < length else [])
-
-
 class Pools:
     """This process's pools, following the shared change log.
 
@@ -497,19 +473,28 @@ class Pools:
             key
         )  # before reading: a decision committed meanwhile expires it again
         start = pool.position if pool is not None else None
-        # The log's changes since this pool's position come with its length.
-        epoch, position, entries = _log_state(store, *key, start)
-        if pool is None or pool.epoch != epoch or pool.position > position:
+        # The log's changes since this pool's position come with its position.
+        epoch, position, entries = store.log_read(log, start)
+        if (
+            pool is None
+            or pool.epoch != epoch
+            or pool.position > position  # the log was lost and begun anew
+            or entries is None  # this pool fell so far behind that the log no longer has it
+        ):
             built = self._build(session, consultation.id, key, pool, epoch, position)
             if built is pool:  # another thread builds the new one: this one serves meanwhile
                 return pool
             pool = built
         first = pool.position
         if first < position:
-            if entries is not None and start <= first:
-                news = entries[first - start :]  # entries hold the log from start to position
-            else:
-                news = store.lrange(log, first, position - 1)
+            if entries is not None and start is not None and start <= first:
+                news = entries[first - start : position - start]
+            else:  # another thread's pool, built before this thread's read of the log
+                again = store.log_read(log, first)
+                if again.entries is None or again.epoch != epoch:
+                    pool.followed_at = moment  # changed meanwhile: the next read rebuilds
+                    return pool
+                news = again.entries[: position - first]
             changed = load_candidates(session, consultation.id, {int(p) for p in news})
             with pool.lock:
                 if pool.position < position:
@@ -524,9 +509,10 @@ class Pools:
     def _build(self, session, consultation_id, key, seen, epoch, position) -> _Pool:
         """A new pool for ``key`` (which holds ``seen``), or the one another thread built
         meanwhile (brought up to date by the caller); ``seen`` itself while another thread
-        builds its successor (the log started over): the old pool serves until the new one is
-        in — seconds at 10,000 proposals, which every sequence of the process would otherwise
-        wait — and a card whose proposal is no longer accepted is never served either way."""
+        builds its successor (the log was lost, or no longer holds what ``seen`` missed): the
+        old pool serves until the new one is in — seconds at 10,000 proposals, which every
+        sequence of the process would otherwise wait — and a card whose proposal is no longer
+        accepted is never served either way."""
         with self._lock:
             building = self._building.get(key)
             if building is None:
@@ -605,10 +591,7 @@ def warm_pools(
 
 def note_change(store: Store, tenant_id: int, consultation_id: int, proposal_id: int) -> None:
     """Append a changed proposal to the consultation's log (after its transaction committed)."""
-    log = _log_key(tenant_id, consultation_id)
-    if store.rpush(log, str(proposal_id)) > LOG_EPOCH_LENGTH:
-        store.set(_epoch_key(tenant_id, consultation_id), secrets.token_hex(8))
-        store.delete(log)
+    store.log_append(_log_key(tenant_id, consultation_id), str(proposal_id), keep=LOG_KEEP)
 
 
 def _on_change(consultation_id: int, *, tenant_id: int, proposal_id: int, **_kwargs) -> None:
