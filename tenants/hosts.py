@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from pnyx.kernel.errors import Invalid, Problem
+from pnyx.kernel.i18n import N_
 
 # Names that route to the platform itself or that people would mistake for it.
 RESERVED_NAMES = frozenset(
@@ -96,32 +97,32 @@ _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
 
 class InvalidHost(Problem):
-    status, code, title = 400, "invalid_host", "Invalid host"
+    status, code, title = 400, "invalid_host", N_("Invalid host")
 
 
 def normalise_host(raw: str | None) -> str:
     """Lower case, port and trailing dot stripped, IDNA-encoded; raise InvalidHost otherwise."""
     if not raw or len(raw) > 300:
-        raise InvalidHost("The Host header is missing or too long.")
+        raise InvalidHost(N_("The Host header is missing or too long."))
     host = raw.strip()
     if host.startswith("["):  # IPv6 literal: valid, but never a tenant's host
         end = host.find("]")
         if end == -1:
-            raise InvalidHost("Malformed IPv6 host.")
+            raise InvalidHost(N_("Malformed IPv6 host."))
         return host[: end + 1].lower()
     if host.count(":") > 1:
-        raise InvalidHost("Malformed host.")
+        raise InvalidHost(N_("Malformed host."))
     host, _, port = host.partition(":")
     if port and not port.isdigit():
-        raise InvalidHost("Malformed port.")
+        raise InvalidHost(N_("Malformed port."))
     host = host.rstrip(".").lower()
     try:
         host = host.encode("idna").decode("ascii")
     except UnicodeError as exc:
-        raise InvalidHost("The host is not a valid internationalised domain name.") from exc
+        raise InvalidHost(N_("The host is not a valid internationalised domain name.")) from exc
     labels = host.split(".")
     if len(host) > 253 or not all(_LABEL.match(label) for label in labels):
-        raise InvalidHost("The host is not a valid domain name.")
+        raise InvalidHost(N_("The host is not a valid domain name."))
     return host
 
 
@@ -129,15 +130,17 @@ def validate_slug(slug: str) -> str:
     slug = (slug or "").strip().lower()
     if not _SLUG.match(slug) or len(slug) < 2:
         raise Invalid(
-            "A slug is 2 to 63 lower-case letters, digits or hyphens, not starting or ending with a hyphen.",
+            N_(
+                "A slug is 2 to 63 lower-case letters, digits or hyphens, not starting or ending with a hyphen."
+            ),
             code="invalid_slug",
-            errors={"slug": ["Invalid slug."]},
+            errors={"slug": [N_("Invalid slug.")]},
         )
     if slug in RESERVED_NAMES:
         raise Invalid(
-            f"'{slug}' is reserved by the platform.",
+            N_("'%(slug)s' is reserved by the platform.", slug=slug),
             code="reserved_name",
-            errors={"slug": ["This name is reserved."]},
+            errors={"slug": [N_("This name is reserved.")]},
         )
     return slug
 
@@ -149,14 +152,14 @@ def validate_custom_domain(raw: str, platform_domain: str) -> str:
         raise Invalid(exc.detail, code="invalid_host", errors={"host": [exc.detail]}) from exc
     if host.startswith("[") or "." not in host or host.replace(".", "").isdigit():
         raise Invalid(
-            "A custom domain is a DNS name.",
+            N_("A custom domain is a DNS name."),
             code="invalid_host",
-            errors={"host": ["Not a domain name."]},
+            errors={"host": [N_("Not a domain name.")]},
         )
     if host == platform_domain or host.endswith("." + platform_domain):
         raise Invalid(
-            "Domains under the platform's own domain are given by slug, not added.",
+            N_("Domains under the platform's own domain are given by slug, not added."),
             code="reserved_name",
-            errors={"host": ["Under the platform domain."]},
+            errors={"host": [N_("Under the platform domain.")]},
         )
     return host

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from pnyx.kernel.db import TenantSession, utcnow
 from pnyx.kernel.errors import Conflict, Invalid, NotFound
+from pnyx.kernel.i18n import N_
 
 from .hosts import validate_custom_domain, validate_slug
 from .models import HostKind, Tenant, TenantHost, TenantKind, TenantStatus
@@ -55,15 +56,15 @@ def platform_host(slug: str, platform_domain: str) -> str:
 def _validate_fields(kind: str, name: str, locale: str, timezone: str) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if kind not in TenantKind.__members__:
-        errors["kind"] = [f"One of {', '.join(TenantKind.__members__)}."]
+        errors["kind"] = [N_("One of %(choices)s.", choices=", ".join(TenantKind.__members__))]
     if not name or not name.strip() or len(name) > 200:
-        errors["name"] = ["A name of 1 to 200 characters."]
+        errors["name"] = [N_("A name of 1 to 200 characters.")]
     if locale not in LOCALES:
-        errors["locale"] = [f"One of {', '.join(LOCALES)}."]
+        errors["locale"] = [N_("One of %(choices)s.", choices=", ".join(LOCALES))]
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        errors["timezone"] = ["An IANA time zone such as Europe/Paris."]
+        errors["timezone"] = [N_("An IANA time zone such as Europe/Paris.")]
     return errors
 
 
@@ -85,10 +86,12 @@ def create_tenant(
     slug = validate_slug(slug)
     errors = _validate_fields(kind, name, locale, timezone)
     if errors:
-        raise Invalid("Some fields are invalid.", errors=errors)
+        raise Invalid(N_("Some fields are invalid."), errors=errors)
     if session.scalar(select(func.count()).select_from(Tenant).where(Tenant.slug == slug)):
         raise Conflict(
-            f"The slug '{slug}' is taken.", code="slug_taken", errors={"slug": ["Taken."]}
+            N_("The slug '%(slug)s' is taken.", slug=slug),
+            code="slug_taken",
+            errors={"slug": [N_("Taken.")]},
         )
     tenant = Tenant(slug=slug, kind=kind, name=name.strip(), locale=locale, timezone=timezone)
     session.add(tenant)
@@ -106,9 +109,9 @@ def create_tenant(
         session.flush()
     except IntegrityError as exc:
         raise Conflict(
-            f"The slug '{slug}' or its host is taken.",
+            N_("The slug '%(slug)s' or its host is taken.", slug=slug),
             code="slug_taken",
-            errors={"slug": ["Taken."]},
+            errors={"slug": [N_("Taken.")]},
         ) from exc
     return tenant
 
@@ -116,7 +119,7 @@ def create_tenant(
 def get_tenant(session: TenantSession, tenant_id: int) -> Tenant:
     tenant = session.get(Tenant, tenant_id)
     if tenant is None:
-        raise NotFound("No such tenant.", code="tenant_not_found")
+        raise NotFound(N_("No such tenant."), code="tenant_not_found")
     return tenant
 
 
@@ -156,7 +159,9 @@ def add_custom_domain(
         session.flush()
     except IntegrityError as exc:
         raise Conflict(
-            f"'{host}' is already in use.", code="host_taken", errors={"host": ["Taken."]}
+            N_("'%(host)s' is already in use.", host=host),
+            code="host_taken",
+            errors={"host": [N_("Taken.")]},
         ) from exc
     return row
 
@@ -166,7 +171,7 @@ def verify_host(session: TenantSession, tenant_id: int, host_id: int) -> TenantH
     session.bind_tenant(tenant_id)
     row = session.get(TenantHost, host_id)
     if row is None:
-        raise NotFound("No such host.", code="host_not_found")
+        raise NotFound(N_("No such host."), code="host_not_found")
     row.verified = True
     return row
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, g, request
 
 from pnyx.kernel.errors import Forbidden, NotFound
+from pnyx.kernel.i18n import N_
 from pnyx.web.context import close_db, kernel, note_read_answered
 
 from .hosts import normalise_host
@@ -29,10 +30,12 @@ def init_app(app: Flask) -> HostResolver:
                 tenant = resolver.resolve(lookup, host)
         if tenant is None:
             g.tenant, g.realm = None, "unknown"
-            raise NotFound(f"No consultation platform answers at {host}.", code="unknown_host")
+            raise NotFound(
+                N_("No consultation platform answers at %(host)s.", host=host), code="unknown_host"
+            )
         g.tenant, g.realm = tenant, "tenant"
         if not tenant.is_active:
-            raise Forbidden("This platform is suspended.", code="tenant_suspended")
+            raise Forbidden(N_("This platform is suspended."), code="tenant_suspended")
         return None
 
     app.after_request(note_read_answered)

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from pnyx.kernel.db import TenantSession
 from pnyx.kernel.errors import Invalid
+from pnyx.kernel.i18n import N_
 
 from .models import TenantTheme
 from .tokens import PACKS, ThemeError, ThemeTokens, check_contrast, load_pack, merge, to_css
@@ -14,9 +15,9 @@ from .tokens import PACKS, ThemeError, ThemeTokens, check_contrast, load_pack, m
 def _resolve(pack: str, overrides: dict) -> ThemeTokens:
     if pack not in PACKS:
         raise Invalid(
-            f"Unknown theme pack {pack!r}.",
+            N_("Unknown theme pack %(pack)s.", pack=repr(pack)),
             code="unknown_theme_pack",
-            errors={"pack": [f"One of {', '.join(PACKS)}."]},
+            errors={"pack": [N_("One of %(choices)s.", choices=", ".join(PACKS))]},
         )
     try:
         return merge(load_pack(pack), overrides or {})
@@ -32,7 +33,7 @@ def set_theme(
     issues = check_contrast(tokens)
     if issues:
         raise Invalid(
-            "Some colours do not contrast enough to be read.",
+            N_("Some colours do not contrast enough to be read."),
             code="insufficient_contrast",
             errors={f"{i.foreground}/{i.background}": [i.message] for i in issues},
         )

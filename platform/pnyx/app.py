@@ -89,6 +89,7 @@ def create_app(config: Config | None = None) -> Flask:
         {"pages", "consultation", "account_pages", "admin", "integrity_pages", "moderation_desk"},
     )
     forms.init_filters(app)
+    forms.init_languages(app, LOCALES)
     init_theme(app)
     if not app.debug and not config.testing:
         logging.basicConfig(level=logging.INFO)

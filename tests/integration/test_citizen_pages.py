@@ -3,6 +3,7 @@ was typed; votes, proposals and moderation through the forms; two tenants stay a
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -392,6 +393,7 @@ def test_admin_creates_and_edits_a_consultation_with_messages_beside_fields(worl
     for field in ("slug", "ends_at", "goal_votes"):
         assert field_error(page, field)
     assert 'value="Pas Un Slug!"' in page and 'value="beaucoup"' in page
+    assert "la page sera /c/&lt;slug&gt;." in page  # shown, not taken for a tag
     form.update(slug="mieux-vivre", ends_at="2030-01-01T18:00", goal_votes="5000")
     created = admin.post("/admin/consultations/new", data=form)
     assert created.status_code == 303
@@ -451,3 +453,44 @@ def test_my_data_reset_request_and_deleting_my_account(world, alpha):
     assert asked.status_code == 200 and 'value="nobody@alpha.test"' in asked.get_data(as_text=True)
     bad = anonymous.post("/reset/not-a-token", data={"csrf_token": token, "password": "x" * 12})
     assert bad.status_code == 401 and "pas (ou plus) valide" in bad.get_data(as_text=True)
+
+
+def test_error_pages_speak_the_readers_language(world, alpha):
+    def text(response) -> str:
+        return html.unescape(response.get_data(as_text=True)).replace("’", "'")
+
+    client = world.client("alpha")
+    missing = client.get("/c/pas-une-consultation")
+    assert missing.status_code == 404
+    page = text(missing)
+    assert "<h1>Introuvable</h1>" in page and "Cette consultation n'existe pas." in page
+    assert "Cette page n'existe pas." in text(client.get("/pas/une/page"))  # Werkzeug's 404
+    english = text(client.get("/c/pas-une-consultation?lang=en"))
+    assert "<h1>Not found</h1>" in english and "No such consultation." in english
+
+
+def test_the_language_chosen_in_the_header_stays_chosen(world, alpha):
+    client = world.client("alpha")
+    home = client.get("/").get_data(as_text=True)
+    assert '<html lang="fr">' in home
+    switch = re.search(r'<a href="([^"]+)" lang="en" hreflang="en"', home)
+    assert switch and "lang=en" in switch.group(1)
+    chosen = client.get(switch.group(1).replace("&amp;", "&"))
+    assert '<html lang="en">' in chosen.get_data(as_text=True)
+    assert "lang=en" in chosen.headers.get("Set-Cookie", "")
+    again = client.get(f"/c/{SLUG}").get_data(as_text=True)  # no ?lang: the cookie says
+    assert '<html lang="en">' in again and 'hreflang="fr"' in again
+
+
+def test_a_wrong_password_is_said_in_french(world):
+    response = world.client("alpha").post_form(
+        "/login", data={"email": "citizen@alpha.test", "password": "pas le bon mot de passe"}
+    )
+    page = response.get_data(as_text=True)
+    assert "Wrong e-mail or password." not in page
+    assert 'value="citizen@alpha.test"' in page
+
+
+def test_every_tenant_page_links_its_moderation_charter(world, alpha):
+    page = world.client("alpha").get(f"/c/{SLUG}").get_data(as_text=True)
+    assert '<a href="/charte">Charte de modération</a>' in page

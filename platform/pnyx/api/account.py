@@ -15,6 +15,7 @@ from pnyx.identity.privacy import confirm_password, delete_account
 from pnyx.identity.recovery import request_reset, reset_password
 from pnyx.kernel.db import utcnow
 from pnyx.kernel.errors import Forbidden
+from pnyx.kernel.i18n import N_
 from pnyx.web.context import db, kernel, require_principal, require_tenant
 
 blp = Blueprint(
@@ -59,7 +60,7 @@ def reset_url_base() -> str:
 def _own_account():
     principal = require_principal()
     if principal.is_staff:  # staff have no account on a tenant (and no tenant host session)
-        raise Forbidden("Staff have no account here.", code="forbidden")
+        raise Forbidden(N_("Staff have no account here."), code="forbidden")
     return principal
 
 

@@ -10,6 +10,7 @@ from marshmallow import Schema, fields, validate
 from pnyx.consultations import proposals, search, service
 from pnyx.consultations.models import QUALIFICATION_BITS
 from pnyx.kernel.errors import NotFound
+from pnyx.kernel.i18n import N_
 from pnyx.moderation import integrity
 from pnyx.rotation import service as rotation
 from pnyx.web.context import (
@@ -61,7 +62,7 @@ def _load_sequence_context(consultation_id: int) -> None:
     else:
         context = rotation.read_context(db(), consultation_id, participant_id=anonymous_voter_id())
     if context is None or not service.can_see(context.consultation, principal):
-        raise NotFound("No such consultation.", code="consultation_not_found")
+        raise NotFound(N_("No such consultation."), code="consultation_not_found")
     g.sequence_context = context
 
 

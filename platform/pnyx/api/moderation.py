@@ -9,6 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from pnyx.identity.service import Principal
 from pnyx.kernel.errors import NotFound
+from pnyx.kernel.i18n import N_
 from pnyx.moderation import assignments, charter, service, workload
 from pnyx.moderation.service import DeskItem
 from pnyx.web.context import (
@@ -35,7 +36,7 @@ charter_blp = Blueprint(
 def _operator_host_only():
     """Before any argument is parsed: on a tenant host the desk does not exist."""
     if not is_operator_host():
-        raise NotFound("Not found on this host.", code="not_found")
+        raise NotFound(N_("Not found on this host."), code="not_found")
 
 
 def lock_ttl() -> float:

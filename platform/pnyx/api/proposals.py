@@ -12,6 +12,7 @@ from pnyx.consultations import proposals, service, votes
 from pnyx.consultations.models import Consultation, Proposal
 from pnyx.consultations.proposals import DECISIONS, REFUSAL_REASONS
 from pnyx.kernel.errors import NotFound
+from pnyx.kernel.i18n import N_
 from pnyx.moderation import integrity
 from pnyx.rotation import service as rotation
 from pnyx.web.context import (
@@ -45,12 +46,12 @@ def _load_proposal():
     proposal, consultation = _load(proposal_id)
     principal = current_principal()
     if not service.can_see(consultation, principal):
-        raise NotFound("No such consultation.", code="consultation_not_found")
+        raise NotFound(N_("No such consultation."), code="consultation_not_found")
     g.consultation = consultation
     if not proposals.visible(proposal, current_participant()) and not (
         principal and principal.role == "tenant_admin"
     ):
-        raise NotFound("No such proposal.", code="proposal_not_found")
+        raise NotFound(N_("No such proposal."), code="proposal_not_found")
     g.proposal = proposal
 
 
@@ -64,7 +65,7 @@ _LOAD = (
 def _load(proposal_id: int) -> tuple[Proposal, Consultation]:
     row = db().execute(_LOAD, {"proposal_id": proposal_id}).first()
     if row is None:
-        raise NotFound("No such proposal.", code="proposal_not_found")
+        raise NotFound(N_("No such proposal."), code="proposal_not_found")
     return row[0], row[1]
 
 
@@ -81,13 +82,13 @@ def _load_ballot(proposal_id: int) -> None:
             # The session's participant belongs to an account now: log in to use it.
             ballot = ballot._replace(voter=None, previous_trusted=None)
     if ballot is None:
-        raise NotFound("No such proposal.", code="proposal_not_found")
+        raise NotFound(N_("No such proposal."), code="proposal_not_found")
     if not service.can_see(ballot.consultation, principal):
-        raise NotFound("No such consultation.", code="consultation_not_found")
+        raise NotFound(N_("No such consultation."), code="consultation_not_found")
     if not proposals.visible(ballot.proposal, ballot.voter) and not (
         principal and principal.role == "tenant_admin"
     ):
-        raise NotFound("No such proposal.", code="proposal_not_found")
+        raise NotFound(N_("No such proposal."), code="proposal_not_found")
     g.ballot = ballot
 
 

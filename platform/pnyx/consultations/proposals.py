@@ -10,6 +10,7 @@ from sqlalchemy import func, insert, select
 from pnyx.identity.models import Participant
 from pnyx.kernel.db import TenantSession, on_commit
 from pnyx.kernel.errors import Conflict, Invalid, NotFound, TooManyRequests
+from pnyx.kernel.i18n import N_
 
 from .models import (
     SEGMENTS,
@@ -59,16 +60,16 @@ def _invalid(code: str, message: str) -> Invalid:
 def clean_text(raw: object, prefix: str) -> str:
     """The proposal's text, checked: plain text, 12–140 characters, starting with the prefix."""
     if not isinstance(raw, str) or not raw.strip():
-        raise _invalid("proposal_empty", "Write your proposal.")
+        raise _invalid("proposal_empty", N_("Write your proposal."))
     text = _SPACES.sub(" ", raw).strip()
     if _HTML.search(text) or "<" in text and ">" in text:
-        raise _invalid("proposal_html", "Plain text only: no HTML.")
+        raise _invalid("proposal_html", N_("Plain text only: no HTML."))
     if len(text) < MIN_LENGTH:
-        raise _invalid("proposal_too_short", f"At least {MIN_LENGTH} characters.")
+        raise _invalid("proposal_too_short", N_("At least %(n)s characters.", n=MIN_LENGTH))
     if len(text) > MAX_LENGTH:
-        raise _invalid("proposal_too_long", f"At most {MAX_LENGTH} characters.")
+        raise _invalid("proposal_too_long", N_("At most %(n)s characters.", n=MAX_LENGTH))
     if not text.lower().startswith(prefix.lower() + " "):
-        raise _invalid("proposal_missing_prefix", f"Start with “{prefix} …”.")
+        raise _invalid("proposal_missing_prefix", N_("Start with “%(prefix)s …”.", prefix=prefix))
     return prefix + text[len(prefix) :]
 
 
@@ -81,7 +82,7 @@ def _check_rate(session: TenantSession, author: Participant, now: datetime) -> N
         )
         if recent >= limit:
             raise TooManyRequests(
-                f"You have proposed {limit} times recently: try again later.",
+                N_("You have proposed %(n)s times recently: try again later.", n=limit),
                 code="proposal_rate_limited",
                 retry_after=int(window.total_seconds()),
             )
@@ -102,9 +103,9 @@ def submit(
     """
     text = clean_text(content, consultation.proposal_prefix)
     if consultation.status_at(now) != "open":
-        raise Conflict("This consultation is not open.", code="consultation_closed")
+        raise Conflict(N_("This consultation is not open."), code="consultation_closed")
     if author.account_id is None:
-        raise Conflict("Sign up to propose.", code="signup_required")
+        raise Conflict(N_("Sign up to propose."), code="signup_required")
     if rate_limit:
         _check_rate(session, author, now)
     proposal = Proposal(
@@ -136,7 +137,7 @@ def get(session: TenantSession, proposal_id: int, consultation_id: int | None = 
     if proposal is None or (
         consultation_id is not None and proposal.consultation_id != consultation_id
     ):
-        raise NotFound("No such proposal.", code="proposal_not_found")
+        raise NotFound(N_("No such proposal."), code="proposal_not_found")
     return proposal
 
 
@@ -186,18 +187,21 @@ def decide(
     proposal = get(session, proposal_id)
     if decision not in DECISIONS:
         raise Invalid(
-            f"One of {', '.join(DECISIONS)}.",
+            N_("One of %(choices)s.", choices=", ".join(DECISIONS)),
             code="unknown_decision",
-            errors={"decision": ["Unknown."]},
+            errors={"decision": [N_("Unknown.")]},
         )
     if proposal.status not in DECISIONS[decision][0]:
-        raise Conflict(f"This proposal is already {proposal.status}.", code="already_decided")
+        raise Conflict(
+            N_("This proposal is already %(status)s.", status=N_(proposal.status)),
+            code="already_decided",
+        )
     if decision == "refuse":
         if reason not in REFUSAL_REASONS:
             raise Invalid(
-                "Give a reason for the refusal.",
+                N_("Give a reason for the refusal."),
                 code="unknown_reason",
-                errors={"reason": [f"One of {', '.join(REFUSAL_REASONS)}."]},
+                errors={"reason": [N_("One of %(choices)s.", choices=", ".join(REFUSAL_REASONS))]},
             )
         proposal.refusal_reason, proposal.refusal_note = reason, (note or "")[:500] or None
     if decision == "accept" and tag_ids:
@@ -209,7 +213,9 @@ def decide(
             )
         )
         if tags != set(tag_ids):
-            raise Invalid("Unknown tag.", code="unknown_tag", errors={"tag_ids": ["Unknown tag."]})
+            raise Invalid(
+                N_("Unknown tag."), code="unknown_tag", errors={"tag_ids": [N_("Unknown tag.")]}
+            )
         session.add_all(ProposalTag(proposal_id=proposal.id, tag_id=t) for t in sorted(tags))
     proposal.status = DECISIONS[decision][1].value
     proposal.decided_at, proposal.decided_by = now, by

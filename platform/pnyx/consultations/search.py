@@ -9,6 +9,7 @@ from sqlalchemy import func, select, text
 
 from pnyx.kernel.db import TenantSession
 from pnyx.kernel.errors import Invalid
+from pnyx.kernel.i18n import N_
 
 from .models import Proposal, ProposalCounter, ProposalStatus, ProposalTag, Tag
 
@@ -50,10 +51,14 @@ def search(
 ) -> Page:
     if sort not in SORTS:
         raise Invalid(
-            "Sort by recent or votes.", code="invalid_sort", errors={"sort": ["recent or votes."]}
+            N_("Sort by recent or votes."),
+            code="invalid_sort",
+            errors={"sort": [N_("Sort by recent or votes.")]},
         )
     if not 1 <= per_page <= MAX_PER_PAGE or page < 1 or page > 10_000:
-        raise Invalid("Page out of range.", code="invalid_page", errors={"page": ["Out of range."]})
+        raise Invalid(
+            N_("Page out of range."), code="invalid_page", errors={"page": [N_("Out of range.")]}
+        )
     query = select(Proposal).where(
         Proposal.consultation_id == consultation_id, Proposal.status == ProposalStatus.accepted
     )

@@ -14,6 +14,7 @@ from pnyx.identity.models import Participant
 from pnyx.identity.service import Principal
 from pnyx.kernel.db import TenantSession
 from pnyx.kernel.errors import Conflict, Invalid, NotFound
+from pnyx.kernel.i18n import N_
 from pnyx.kernel.store import Store
 
 from .models import Consultation, Proposal, ProposalCounter, Tag, Visibility, Vote
@@ -56,10 +57,10 @@ def _aware(value: object, field: str, errors: dict) -> datetime | None:
         try:
             parsed = datetime.fromisoformat(value)
         except ValueError:
-            errors[field] = ["A date and time such as 2026-12-01T09:00:00+01:00."]
+            errors[field] = [N_("A date and time such as 2026-12-01T09:00:00+01:00.")]
             return None
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    errors[field] = ["Required."]
+    errors[field] = [N_("Required.")]
     return None
 
 
@@ -67,19 +68,25 @@ def _validate_steps(steps: object, errors: dict) -> list[dict]:
     if steps in (None, ""):
         return []
     if not isinstance(steps, list) or len(steps) > 10:
-        errors["steps"] = ["A list of at most 10 steps."]
+        errors["steps"] = [N_("A list of at most 10 steps.")]
         return []
     clean = []
     for i, step in enumerate(steps):
         if not isinstance(step, dict) or step.get("kind") not in STEP_KINDS:
-            errors["steps"] = [f"Step {i + 1}: kind is one of {', '.join(STEP_KINDS)}."]
+            errors["steps"] = [
+                N_(
+                    "Step %(n)s: kind is one of %(choices)s.",
+                    n=i + 1,
+                    choices=", ".join(STEP_KINDS),
+                )
+            ]
             return []
         title = str(step.get("title") or "").strip()[:120]
         when = step.get("date")
         try:
             when = date.fromisoformat(str(when)).isoformat() if when else None
         except ValueError:
-            errors["steps"] = [f"Step {i + 1}: a date such as 2027-01-31."]
+            errors["steps"] = [N_("Step %(n)s: a date such as 2027-01-31.", n=i + 1)]
             return []
         clean.append({"kind": step["kind"], "title": title, "date": when})
     return clean
@@ -90,7 +97,9 @@ def validate(data: dict, *, partial: bool = False, current: Consultation | None 
     unknown = set(data) - set(FIELDS)
     if unknown:
         raise Invalid(
-            "Unknown fields.", code="unknown_field", errors={f: ["Unknown field."] for f in unknown}
+            N_("Unknown fields."),
+            code="unknown_field",
+            errors={f: [N_("Unknown field.")] for f in unknown},
         )
     errors: dict[str, list[str]] = {}
     clean: dict = {}
@@ -101,38 +110,38 @@ def validate(data: dict, *, partial: bool = False, current: Consultation | None 
     if has("slug"):
         slug = str(data.get("slug") or "").strip().lower()
         if not SLUG.match(slug):
-            errors["slug"] = ["Lower-case letters, digits and hyphens (1 to 80)."]
+            errors["slug"] = [N_("Lower-case letters, digits and hyphens (1 to 80).")]
         clean["slug"] = slug
     if has("question"):
         question = str(data.get("question") or "").strip()
         if not 10 <= len(question) <= 300:
-            errors["question"] = ["A question of 10 to 300 characters."]
+            errors["question"] = [N_("A question of 10 to 300 characters.")]
         clean["question"] = question
     if "proposal_prefix" in data or not partial:
         prefix = str(data.get("proposal_prefix") or "Il faut").strip()
         if not 2 <= len(prefix) <= 40 or "<" in prefix:
-            errors["proposal_prefix"] = ["A prefix of 2 to 40 characters, such as 'Il faut'."]
+            errors["proposal_prefix"] = [N_("A prefix of 2 to 40 characters, such as 'Il faut'.")]
         clean["proposal_prefix"] = prefix
     if "context" in data or not partial:
         context = str(data.get("context") or "")
         if len(context) > 5000:
-            errors["context"] = ["At most 5,000 characters."]
+            errors["context"] = [N_("At most %(n)s characters.", n="5,000")]
         clean["context"] = context
     if "language" in data or not partial:
         language = data.get("language") or "fr"
         if language not in LANGUAGES:
-            errors["language"] = [f"One of {', '.join(LANGUAGES)}."]
+            errors["language"] = [N_("One of %(choices)s.", choices=", ".join(LANGUAGES))]
         clean["language"] = language
     if "visibility" in data or not partial:
         visibility = data.get("visibility") or "public"
         if visibility not in Visibility.__members__:
-            errors["visibility"] = ["public or restricted."]
+            errors["visibility"] = [N_("public or restricted.")]
         clean["visibility"] = visibility
     for goal in ("goal_participants", "goal_proposals", "goal_votes"):
         if goal in data or not partial:
             value = data.get(goal) or 0
             if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 10**9:
-                errors[goal] = ["A whole number from 0."]
+                errors[goal] = [N_("A whole number from 0.")]
             clean[goal] = value
     for field in ("starts_at", "ends_at"):
         if has(field):
@@ -140,11 +149,11 @@ def validate(data: dict, *, partial: bool = False, current: Consultation | None 
     starts = clean.get("starts_at") or (current.starts_at if current else None)
     ends = clean.get("ends_at") or (current.ends_at if current else None)
     if starts and ends and ends <= starts and "ends_at" not in errors:
-        errors["ends_at"] = ["The end comes after the start."]
+        errors["ends_at"] = [N_("The end comes after the start.")]
     if "steps" in data or not partial:
         clean["steps"] = _validate_steps(data.get("steps"), errors)
     if errors:
-        raise Invalid("Some fields are invalid.", errors=errors)
+        raise Invalid(N_("Some fields are invalid."), errors=errors)
     return clean
 
 
@@ -170,20 +179,22 @@ def update_consultation(session: TenantSession, consultation_id: int, data: dict
 
 def _check_slug_free(session: TenantSession, slug: str) -> None:
     if session.scalar(select(Consultation.id).where(Consultation.slug == slug)):
-        raise Conflict("This slug is taken.", code="slug_taken", errors={"slug": ["Taken."]})
+        raise Conflict(
+            N_("This slug is taken."), code="slug_taken", errors={"slug": [N_("Taken.")]}
+        )
 
 
 def get_consultation(session: TenantSession, consultation_id: int) -> Consultation:
     consultation = session.get(Consultation, consultation_id)
     if consultation is None:
-        raise NotFound("No such consultation.", code="consultation_not_found")
+        raise NotFound(N_("No such consultation."), code="consultation_not_found")
     return consultation
 
 
 def by_slug(session: TenantSession, slug: str) -> Consultation:
     consultation = session.scalar(select(Consultation).where(Consultation.slug == slug))
     if consultation is None:
-        raise NotFound("No such consultation.", code="consultation_not_found")
+        raise NotFound(N_("No such consultation."), code="consultation_not_found")
     return consultation
 
 
@@ -200,7 +211,7 @@ def visible_consultation(
     """The consultation if this caller may see it; otherwise it does not exist for them."""
     consultation = get_consultation(session, consultation_id)
     if not can_see(consultation, principal):
-        raise NotFound("No such consultation.", code="consultation_not_found")
+        raise NotFound(N_("No such consultation."), code="consultation_not_found")
     return consultation
 
 
@@ -285,15 +296,15 @@ def add_tag(session: TenantSession, consultation_id: int, slug: str, label: str)
     label = (label or "").strip()
     errors = {}
     if not SLUG.match(slug) or len(slug) > 60:
-        errors["slug"] = ["Lower-case letters, digits and hyphens."]
+        errors["slug"] = [N_("Lower-case letters, digits and hyphens.")]
     if not 1 <= len(label) <= 100:
         errors["label"] = ["1 to 100 characters."]
     if errors:
-        raise Invalid("Some fields are invalid.", errors=errors)
+        raise Invalid(N_("Some fields are invalid."), errors=errors)
     if session.scalar(
         select(Tag.id).where(Tag.consultation_id == consultation_id, Tag.slug == slug)
     ):
-        raise Conflict("This tag exists.", code="tag_exists", errors={"slug": ["Taken."]})
+        raise Conflict(N_("This tag exists."), code="tag_exists", errors={"slug": [N_("Taken.")]})
     tag = Tag(consultation_id=consultation_id, slug=slug, label=label)
     session.add(tag)
     session.flush()

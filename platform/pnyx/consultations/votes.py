@@ -34,6 +34,7 @@ from pnyx.identity.models import Participant
 from pnyx.identity.participants import VoterHead, age_band
 from pnyx.kernel.db import TenantSession, UTCDateTime, on_commit
 from pnyx.kernel.errors import Conflict, Invalid, NotFound
+from pnyx.kernel.i18n import N_
 
 from .models import (
     COUNTED_KEYS,
@@ -171,26 +172,32 @@ def qualification_names(bits: int) -> tuple[str, ...]:
 def _check_input(key: object, qualifications: object) -> tuple[str, int]:
     if key not in VoteKey.__members__:
         raise Invalid(
-            "A vote is agree, disagree or neutral.",
+            N_("A vote is agree, disagree or neutral."),
             code="unknown_vote_key",
-            errors={"key": ["agree, disagree or neutral."]},
+            errors={"key": [N_("A vote is agree, disagree or neutral.")]},
         )
     if qualifications is None:
         qualifications = []
     if not isinstance(qualifications, list | tuple) or len(qualifications) > 3:
         raise Invalid(
-            "A list of qualifications.",
+            N_("A list of qualifications."),
             code="invalid_qualification",
-            errors={"qualifications": ["A list."]},
+            errors={"qualifications": [N_("A list.")]},
         )
     allowed = QUALIFICATIONS[key]
     wrong = [q for q in qualifications if q not in allowed]
     if wrong:
         raise Invalid(
-            f"Qualifications of '{key}' are {', '.join(allowed)}.",
+            N_("Qualifications of '%(key)s' are %(choices)s.", key=key, choices=", ".join(allowed)),
             code="invalid_qualification",
             errors={
-                "qualifications": [f"Not a qualification of '{key}': {', '.join(map(str, wrong))}."]
+                "qualifications": [
+                    N_(
+                        "Not a qualification of '%(key)s': %(wrong)s.",
+                        key=key,
+                        wrong=", ".join(map(str, wrong)),
+                    )
+                ]
             },
         )
     bits = 0
@@ -216,13 +223,14 @@ def _votable(
             )
         )
     if status is None:
-        raise NotFound("No such proposal.", code="proposal_not_found")
+        raise NotFound(N_("No such proposal."), code="proposal_not_found")
     if status != ProposalStatus.accepted:
         raise Conflict(
-            f"This proposal is {status}: it cannot be voted on.", code="proposal_not_votable"
+            N_("This proposal is %(status)s: it cannot be voted on.", status=N_(status)),
+            code="proposal_not_votable",
         )
     if consultation.status_at(now) != "open":
-        raise Conflict("This consultation is not open for votes.", code="consultation_closed")
+        raise Conflict(N_("This consultation is not open for votes."), code="consultation_closed")
 
 
 def _contributions(
@@ -396,7 +404,7 @@ def cast(
             break
         # Withdrawn by a concurrent request between the two statements: insert again.
     if vote is None:
-        raise Conflict("Your vote changed meanwhile: try again.", code="vote_conflict")
+        raise Conflict(N_("Your vote changed meanwhile: try again."), code="vote_conflict")
     if (vote.key, vote.qualifications, vote.trusted) == (key, bits, trusted):
         return VoteState(proposal_id, key, qualification_names(bits), trusted, False)
     old = _contributions(vote.key, vote.qualifications, vote.trusted, vote.territory, vote.age_band)

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pnyx.kernel.db import TenantSession
 from pnyx.kernel.errors import Invalid
+from pnyx.kernel.i18n import N_
 
 from .models import Account, Participant
 from .participants import adopt, territory_of, validate_profile
@@ -32,7 +33,7 @@ def signup(
     codes: list[str] = []
     name = str(first_name or "").strip()
     if not 1 <= len(name) <= 100:
-        errors["first_name"] = ["Enter your first name (up to 100 characters)."]
+        errors["first_name"] = [N_("Enter your first name (up to 100 characters).")]
         codes.append("invalid_first_name")
     for check, value in ((validate_email, email), (validate_password, password)):
         try:
@@ -47,7 +48,7 @@ def signup(
         codes.append(exc.code)
         profile = {}
     if errors:
-        raise Invalid("Some fields are invalid.", code=codes[0], errors=errors)
+        raise Invalid(N_("Some fields are invalid."), code=codes[0], errors=errors)
     account = create_account(session, email=str(email), password=str(password), first_name=name)
     participant = adopt(session, anonymous, account.id)
     participant.birth_year = profile["birth_year"]

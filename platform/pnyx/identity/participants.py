@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from pnyx.kernel.db import TenantSession
 from pnyx.kernel.errors import Invalid
+from pnyx.kernel.i18n import N_
 
 from .models import Account, Participant
 from .territory import InvalidPostalCode, normalise_postal_code, territory_for
@@ -50,7 +51,7 @@ def validate_profile(
     clean: dict[str, object] = {}
     if birth_year in (None, ""):
         if required:
-            errors["birth_year"] = ["Enter your year of birth."]
+            errors["birth_year"] = [N_("Enter your year of birth.")]
     else:
         try:
             year = int(str(birth_year).strip())
@@ -58,26 +59,30 @@ def validate_profile(
             year = None
         if year is None or not now.year - MAX_AGE <= year <= now.year - MIN_AGE:
             errors["birth_year"] = [
-                f"A year between {now.year - MAX_AGE} and {now.year - MIN_AGE}."
+                N_(
+                    "A year between %(low)s and %(high)s.",
+                    low=now.year - MAX_AGE,
+                    high=now.year - MIN_AGE,
+                )
             ]
         else:
             clean["birth_year"] = year
     if postal_code in (None, ""):
         if required:
-            errors["postal_code"] = ["Enter your postal code."]
+            errors["postal_code"] = [N_("Enter your postal code.")]
     else:
         try:
             code = normalise_postal_code(str(postal_code))
         except InvalidPostalCode:
-            errors["postal_code"] = ["A French postal code has 5 digits."]
+            errors["postal_code"] = [N_("A French postal code has 5 digits.")]
         else:
             if territory_for(code) is None:
-                errors["postal_code"] = ["This postal code does not exist."]
+                errors["postal_code"] = [N_("This postal code does not exist.")]
             else:
                 clean["postal_code"] = code
     if errors:
         code_name = "invalid_postal_code" if "postal_code" in errors else "invalid_profile"
-        raise Invalid("Some profile fields are invalid.", code=code_name, errors=errors)
+        raise Invalid(N_("Some profile fields are invalid."), code=code_name, errors=errors)
     return clean
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from pnyx.kernel.db import TenantSession
 from pnyx.kernel.errors import NotFound, Unauthorized
+from pnyx.kernel.i18n import N_
 from tenants.models import Tenant
 
 from .models import Account, Participant
@@ -35,7 +36,7 @@ def _iso(value: datetime | None) -> str | None:
 def _account(session: TenantSession, account_id: int) -> Account:
     account = session.get(Account, account_id)
     if account is None:
-        raise NotFound("No such account.", code="account_not_found")
+        raise NotFound(N_("No such account."), code="account_not_found")
     return account
 
 
@@ -76,7 +77,7 @@ def confirm_password(session: TenantSession, account_id: int, password: str) -> 
     """Ask the password again before an irreversible step; Unauthorized ``invalid_credentials``."""
     account = _account(session, account_id)
     if not _check_password(account.password_hash, password or ""):
-        raise Unauthorized("Wrong password.", code="invalid_credentials")
+        raise Unauthorized(N_("Wrong password."), code="invalid_credentials")
 
 
 def delete_account(session: TenantSession, account_id: int, now: datetime) -> None:

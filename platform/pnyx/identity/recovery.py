@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from pnyx.kernel.db import TenantSession
 from pnyx.kernel.errors import Unauthorized
+from pnyx.kernel.i18n import N_
 from pnyx.kernel.jobs import Jobs
 from pnyx.kernel.signing import InvalidToken, Signer
 
@@ -71,13 +72,13 @@ def request_reset(session: TenantSession, jobs: Jobs, email: str, *, reset_url_b
         )
 
 
-def _invalid(detail: str = "This reset link is not valid (any more).") -> Unauthorized:
+def _invalid(detail: str = N_("This reset link is not valid (any more).")) -> Unauthorized:
     return Unauthorized(detail, code="reset_token_invalid")
 
 
 def _expired() -> Unauthorized:
     return Unauthorized(
-        "This reset link has expired: ask for a new one.", code="reset_token_expired"
+        N_("This reset link has expired: ask for a new one."), code="reset_token_expired"
     )
 
 

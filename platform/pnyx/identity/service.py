@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from pnyx.kernel.db import TenantSession, utcnow
 from pnyx.kernel.errors import Conflict, Invalid, Unauthorized
+from pnyx.kernel.i18n import N_
 from pnyx.kernel.signing import InvalidToken, Signer
 
 from .models import STAFF_ROLES, TENANT_ROLES, Account, Role, StaffUser
@@ -69,9 +70,9 @@ def validate_email(email: str) -> str:
     email = (email or "").strip()
     if not EMAIL.match(email):
         raise Invalid(
-            "Enter a valid e-mail address.",
+            N_("Enter a valid e-mail address."),
             code="invalid_email",
-            errors={"email": ["Invalid e-mail address."]},
+            errors={"email": [N_("Invalid e-mail address.")]},
         )
     local, _, domain = email.rpartition("@")
     return f"{local}@{domain.lower()}"
@@ -80,9 +81,9 @@ def validate_email(email: str) -> str:
 def validate_password(password: str) -> str:
     if not isinstance(password, str) or not 10 <= len(password) <= 200:
         raise Invalid(
-            "A password has 10 to 200 characters.",
+            N_("A password has 10 to 200 characters."),
             code="weak_password",
-            errors={"password": ["10 to 200 characters."]},
+            errors={"password": [N_("10 to 200 characters.")]},
         )
     return password
 
@@ -98,16 +99,18 @@ def create_account(
     """A new account on the session's tenant."""
     if role not in TENANT_ROLES:
         raise Invalid(
-            f"Unknown role {role!r}.", code="invalid_role", errors={"role": ["Unknown role."]}
+            N_("Unknown role %(role)s.", role=repr(role)),
+            code="invalid_role",
+            errors={"role": [N_("Unknown role.")]},
         )
     email = validate_email(email)
     if session.scalar(
         select(func.count()).select_from(Account).where(func.lower(Account.email) == email.lower())
     ):
         raise Conflict(
-            "An account with this e-mail exists.",
+            N_("An account with this e-mail exists."),
             code="email_taken",
-            errors={"email": ["Already registered."]},
+            errors={"email": [N_("Already registered.")]},
         )
     account = Account(
         email=email,
@@ -125,7 +128,9 @@ def create_staff(
 ) -> StaffUser:
     if role not in STAFF_ROLES:
         raise Invalid(
-            f"Unknown staff role {role!r}.", code="invalid_role", errors={"role": ["Unknown role."]}
+            N_("Unknown staff role %(role)s.", role=repr(role)),
+            code="invalid_role",
+            errors={"role": [N_("Unknown role.")]},
         )
     email = validate_email(email)
     if session.scalar(
@@ -134,9 +139,9 @@ def create_staff(
         .where(func.lower(StaffUser.email) == email.lower())
     ):
         raise Conflict(
-            "A staff user with this e-mail exists.",
+            N_("A staff user with this e-mail exists."),
             code="email_taken",
-            errors={"email": ["Already registered."]},
+            errors={"email": [N_("Already registered.")]},
         )
     staff = StaffUser(
         email=email,
@@ -164,7 +169,7 @@ def authenticate(
         select(model).where(func.lower(model.email) == (email or "").strip().lower())
     )
     if not _check_password(user.password_hash if user else None, password or ""):
-        raise Unauthorized("Wrong e-mail or password.", code="invalid_credentials")
+        raise Unauthorized(N_("Wrong e-mail or password."), code="invalid_credentials")
     if isinstance(user, Account):
         user.last_login_at = utcnow()
     return principal_of(user)
@@ -198,9 +203,11 @@ def read_token(signer: Signer, token: str) -> dict:
     try:
         claims = signer.verify(TOKEN_PURPOSE, token, max_age=TOKEN_MAX_AGE)
     except InvalidToken as exc:
-        raise Unauthorized("The token is " + exc.reason + ".", code=f"token_{exc.reason}") from exc
+        raise Unauthorized(
+            N_("The token is %(reason)s.", reason=exc.reason), code=f"token_{exc.reason}"
+        ) from exc
     if not isinstance(claims, dict) or claims.get("k") not in {"account", "staff"}:
-        raise Unauthorized("The token is invalid.", code="token_invalid")
+        raise Unauthorized(N_("The token is invalid."), code="token_invalid")
     return claims
 
 

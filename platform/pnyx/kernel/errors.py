@@ -2,17 +2,21 @@
 
 Services raise these; the HTTP faces (floor 5) turn them into responses. Each has a stable
 ``code`` clients can rely on; ``errors`` maps field names to messages for forms and API clients.
+Titles, details and field messages are :class:`~pnyx.kernel.i18n.Message` (``N_``): English in
+the API, the reader's language in pages.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from .i18n import N_
+
 
 class Problem(Exception):
     status: int = 400
     code: str = "bad_request"
-    title: str = "Bad request"
+    title: str = N_("Bad request")
 
     def __init__(
         self,
@@ -50,24 +54,24 @@ class Problem(Exception):
 
 
 class Invalid(Problem):
-    status, code, title = 422, "validation_failed", "Invalid input"
+    status, code, title = 422, "validation_failed", N_("Invalid input")
 
 
 class NotFound(Problem):
-    status, code, title = 404, "not_found", "Not found"
+    status, code, title = 404, "not_found", N_("Not found")
 
 
 class Conflict(Problem):
-    status, code, title = 409, "conflict", "Conflict"
+    status, code, title = 409, "conflict", N_("Conflict")
 
 
 class Unauthorized(Problem):
-    status, code, title = 401, "unauthorized", "Authentication required"
+    status, code, title = 401, "unauthorized", N_("Authentication required")
 
 
 class Forbidden(Problem):
-    status, code, title = 403, "forbidden", "Forbidden"
+    status, code, title = 403, "forbidden", N_("Forbidden")
 
 
 class TooManyRequests(Problem):
-    status, code, title = 429, "rate_limited", "Too many requests"
+    status, code, title = 429, "rate_limited", N_("Too many requests")

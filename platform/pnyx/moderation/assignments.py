@@ -16,6 +16,7 @@ from pnyx.identity.models import STAFF_ROLES, Role, StaffUser
 from pnyx.identity.service import Principal
 from pnyx.kernel.db import TenantSession
 from pnyx.kernel.errors import Forbidden, NotFound
+from pnyx.kernel.i18n import N_
 from tenants.models import Tenant
 
 from .models import ModeratorAssignment
@@ -25,12 +26,12 @@ DESK_ROLES = (Role.moderator.value, Role.operator.value)
 
 def require_desk(staff: Principal) -> None:
     if not (staff.is_staff and staff.role in DESK_ROLES):
-        raise Forbidden("The moderation desk is for moderators.", code="forbidden")
+        raise Forbidden(N_("The moderation desk is for moderators."), code="forbidden")
 
 
 def require_operator(staff: Principal) -> None:
     if not (staff.is_staff and staff.role == Role.operator):
-        raise Forbidden("Operators only.", code="forbidden")
+        raise Forbidden(N_("Operators only."), code="forbidden")
 
 
 # ----------------------------------------------------------------------------- assignments
@@ -62,7 +63,7 @@ def open_desk(
     tenant_ids = assigned_tenant_ids(session, staff.id)
     if tenant_id is not None:
         if tenant_id not in tenant_ids:
-            raise NotFound("No such tenant.", code="tenant_not_found")
+            raise NotFound(N_("No such tenant."), code="tenant_not_found")
         tenant_ids = [tenant_id]
     session.bind_tenants(tenant_ids)
     return tuple(tenant_ids)
@@ -79,14 +80,14 @@ def open_all_tenants(session: TenantSession, operator: Principal) -> tuple[int, 
 def _desk_staff(session: TenantSession, staff_id: int) -> StaffUser:
     staff = session.get(StaffUser, staff_id)
     if staff is None or staff.role not in STAFF_ROLES:
-        raise NotFound("No such moderator.", code="staff_not_found")
+        raise NotFound(N_("No such moderator."), code="staff_not_found")
     return staff
 
 
 def _tenant(session: TenantSession, tenant_id: int) -> Tenant:
     tenant = session.get(Tenant, tenant_id)
     if tenant is None:
-        raise NotFound("No such tenant.", code="tenant_not_found")
+        raise NotFound(N_("No such tenant."), code="tenant_not_found")
     return tenant
 
 
@@ -120,7 +121,7 @@ def unassign(session: TenantSession, operator: Principal, staff_id: int, tenant_
         delete(ModeratorAssignment).where(ModeratorAssignment.staff_id == staff_id)
     ).rowcount
     if not gone:
-        raise NotFound("No such assignment.", code="assignment_not_found")
+        raise NotFound(N_("No such assignment."), code="assignment_not_found")
 
 
 def assignments(

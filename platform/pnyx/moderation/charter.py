@@ -10,6 +10,7 @@ from sqlalchemy import select
 from pnyx.identity.service import Principal
 from pnyx.kernel.db import TenantSession
 from pnyx.kernel.errors import Forbidden, Invalid
+from pnyx.kernel.i18n import N_
 
 from .models import TenantCharter
 
@@ -27,12 +28,12 @@ def set_charter(
     """Write the charter of the session's tenant (its admins only). Plain text, paragraphs
     separated by blank lines; shown escaped."""
     if admin.is_staff or admin.role != "tenant_admin" or admin.tenant_id != session.tenant_id:
-        raise Forbidden("Your role does not allow this.", code="forbidden")
+        raise Forbidden(N_("Your role does not allow this."), code="forbidden")
     if not isinstance(text, str) or len(text) > MAX_LENGTH:
         raise Invalid(
-            f"At most {MAX_LENGTH} characters.",
+            N_("At most %(n)s characters.", n=MAX_LENGTH),
             code="charter_too_long",
-            errors={"text": [f"At most {MAX_LENGTH} characters."]},
+            errors={"text": [N_("At most %(n)s characters.", n=MAX_LENGTH)]},
         )
     charter = charter_of(session)
     if charter is None:

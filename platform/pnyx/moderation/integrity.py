@@ -44,6 +44,7 @@ from pnyx.consultations.models import Consultation, Proposal, Vote
 from pnyx.consultations.signals import vote_changed
 from pnyx.kernel.db import TenantSession
 from pnyx.kernel.errors import Invalid, NotFound, TooManyRequests
+from pnyx.kernel.i18n import N_
 from pnyx.kernel.runtime import kernel
 from pnyx.kernel.store import Store
 
@@ -162,7 +163,7 @@ def check(
         wait, limit = max(tripped, key=lambda item: item[0])
         retry_after = max(1, math.ceil(wait))
         raise TooManyRequests(
-            f"Too many requests: try again in {retry_after} seconds.",
+            N_("Too many requests: try again in %(n)s seconds.", n=retry_after),
             code="rate_limited",
             retry_after=retry_after,
             limit=limit.name,
@@ -413,9 +414,9 @@ def groups_of(
     """The consultation's groups, largest first, with their members and the shared votes."""
     if status is not None and status not in GroupStatus.__members__:
         raise Invalid(
-            "Status is flagged or cleared.",
+            N_("Status is flagged or cleared."),
             code="invalid_status",
-            errors={"status": ["flagged or cleared."]},
+            errors={"status": [N_("flagged or cleared.")]},
         )
     query = select(LockstepGroupRecord).where(
         LockstepGroupRecord.consultation_id == consultation_id
@@ -458,7 +459,7 @@ def groups_of(
 def get_group(session: TenantSession, consultation_id: int, group_id: int) -> LockstepGroupRecord:
     record = session.get(LockstepGroupRecord, group_id)
     if record is None or record.consultation_id != consultation_id:
-        raise NotFound("No such group.", code="group_not_found")
+        raise NotFound(N_("No such group."), code="group_not_found")
     return record
 
 

@@ -35,6 +35,7 @@ from pnyx.identity.models import Participant
 from pnyx.identity.service import Principal
 from pnyx.kernel.db import TenantSession, on_commit
 from pnyx.kernel.errors import Conflict, Invalid, NotFound
+from pnyx.kernel.i18n import N_
 from pnyx.kernel.jobs import Jobs
 from pnyx.kernel.store import Store
 from tenants.models import Tenant
@@ -63,7 +64,7 @@ DECISION_MAIL_JOB = "pnyx.identity.jobs.send_proposal_decision"
 
 
 class ProposalLocked(Conflict):
-    code, title = "proposal_locked", "Locked by another moderator"
+    code, title = "proposal_locked", N_("Locked by another moderator")
 
 
 # ----------------------------------------------------------------------------------- locks
@@ -99,7 +100,7 @@ def lock_of(store: Store, proposal_id: int) -> Lock | None:
 
 def _locked(lock: Lock) -> ProposalLocked:
     return ProposalLocked(
-        f"{lock.holder_email} is working on this proposal.",
+        N_("%(holder)s is working on this proposal.", holder=lock.holder_email),
         holder=lock.holder_email,
         holder_id=lock.holder_id,
     )
@@ -127,7 +128,7 @@ def take_lock(
         if held is not None:
             raise _locked(held)
         # It lapsed between our two calls: try again.
-    raise Conflict("The lock is contended: try again.", code="lock_contended")
+    raise Conflict(N_("The lock is contended: try again."), code="lock_contended")
 
 
 def _desk_proposal(session: TenantSession, proposal_id: int, *, for_update: bool = False):
@@ -135,7 +136,7 @@ def _desk_proposal(session: TenantSession, proposal_id: int, *, for_update: bool
         Proposal, proposal_id, with_for_update=for_update or None, populate_existing=for_update
     )
     if proposal is None:
-        raise NotFound("No such proposal.", code="proposal_not_found")
+        raise NotFound(N_("No such proposal."), code="proposal_not_found")
     return proposal
 
 
@@ -151,7 +152,10 @@ def renew(
     require_desk(staff)
     proposal = _desk_proposal(session, proposal_id)
     if proposal.status not in QUEUE_STATUSES:
-        raise Conflict(f"This proposal is already {proposal.status}.", code="already_decided")
+        raise Conflict(
+            N_("This proposal is already %(status)s.", status=N_(proposal.status)),
+            code="already_decided",
+        )
     return take_lock(store, staff, proposal.id, now, ttl)
 
 
@@ -225,7 +229,7 @@ def of_author(
     An author outside the session's tenants is a 404."""
     require_desk(staff)
     if session.get(Participant, author_id) is None:
-        raise NotFound("No such author.", code="author_not_found")
+        raise NotFound(N_("No such author."), code="author_not_found")
     found = session.scalars(
         select(Proposal)
         .where(Proposal.author_id == author_id, Proposal.status.in_(QUEUE_STATUSES))
@@ -261,7 +265,9 @@ def _snapshot(session: TenantSession, proposal: Proposal) -> dict:
 def _add_tags(session: TenantSession, proposal: Proposal, tag_ids: Sequence[int]) -> None:
     if not tag_ids:
         raise Invalid(
-            "Choose at least one tag.", code="tags_required", errors={"tag_ids": ["Required."]}
+            N_("Choose at least one tag."),
+            code="tags_required",
+            errors={"tag_ids": [N_("Required.")]},
         )
     known = set(
         session.scalars(
@@ -271,7 +277,9 @@ def _add_tags(session: TenantSession, proposal: Proposal, tag_ids: Sequence[int]
         )
     )
     if known != set(tag_ids):
-        raise Invalid("Unknown tag.", code="unknown_tag", errors={"tag_ids": ["Unknown tag."]})
+        raise Invalid(
+            N_("Unknown tag."), code="unknown_tag", errors={"tag_ids": [N_("Unknown tag.")]}
+        )
     present = set(
         session.scalars(select(ProposalTag.tag_id).where(ProposalTag.proposal_id == proposal.id))
     )
@@ -307,16 +315,19 @@ def decide(
     require_desk(staff)
     if decision not in ACTIONS:
         raise Invalid(
-            f"One of {', '.join(ACTIONS)}.",
+            N_("One of %(choices)s.", choices=", ".join(ACTIONS)),
             code="unknown_decision",
-            errors={"decision": ["Unknown."]},
+            errors={"decision": [N_("Unknown.")]},
         )
     proposal = _desk_proposal(session, proposal_id, for_update=True)
     held = lock_of(store, proposal.id)
     if held is not None and not held.held_by(staff):
         raise _locked(held)
     if proposal.status not in ACTION_FROM[decision]:
-        raise Conflict(f"This proposal is already {proposal.status}.", code="already_decided")
+        raise Conflict(
+            N_("This proposal is already %(status)s.", status=N_(proposal.status)),
+            code="already_decided",
+        )
     taken = held is None
     if taken:
         take_lock(store, staff, proposal.id, now, ttl)

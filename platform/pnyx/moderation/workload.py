@@ -12,6 +12,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from pnyx.consultations.models import Consultation, Proposal, ProposalStatus, ProposalTag, Tag
 from pnyx.kernel.db import TenantSession
 from pnyx.kernel.errors import Invalid, NotFound
+from pnyx.kernel.i18n import N_
 from tenants.models import Tenant
 
 from .models import ModerationDecision
@@ -138,16 +139,16 @@ def set_required_tag_kinds(
     """Every accepted proposal of the consultation should carry a tag of each of these kinds."""
     consultation = session.get(Consultation, consultation_id)
     if consultation is None:
-        raise NotFound("No such consultation.", code="consultation_not_found")
+        raise NotFound(N_("No such consultation."), code="consultation_not_found")
     if (
         not isinstance(kinds, (list, tuple))
         or len(kinds) > MAX_TAG_KINDS
         or not all(isinstance(k, str) and 0 < len(k) <= 30 for k in kinds)
     ):
         raise Invalid(
-            f"A list of at most {MAX_TAG_KINDS} tag kinds.",
+            N_("A list of at most %(n)s tag kinds.", n=MAX_TAG_KINDS),
             code="invalid_tag_kinds",
-            errors={"required_tag_kinds": ["Invalid."]},
+            errors={"required_tag_kinds": [N_("Invalid.")]},
         )
     settings = dict(consultation.settings or {})
     settings["moderation"] = {

@@ -25,6 +25,7 @@ from pnyx.consultations.models import (
 )
 from pnyx.kernel.db import TenantSession
 from pnyx.kernel.errors import Invalid
+from pnyx.kernel.i18n import N_
 from pnyx.moderation.integrity_models import GroupStatus, LockstepGroupRecord, LockstepMember
 from pnyx.moderation.lockstep import history_weight
 
@@ -43,9 +44,9 @@ PUBLISHED = (ProposalStatus.accepted.value, ProposalStatus.archived.value)
 def check_segment(segment: str) -> str:
     if segment not in SEGMENTS:
         raise Invalid(
-            f"Unknown segment: one of {', '.join(SEGMENTS)}.",
+            N_("Unknown segment: one of %(choices)s.", choices=", ".join(SEGMENTS)),
             code="unknown_segment",
-            errors={"segment": [f"One of {', '.join(SEGMENTS)}."]},
+            errors={"segment": [N_("One of %(choices)s.", choices=", ".join(SEGMENTS))]},
         )
     return segment
 

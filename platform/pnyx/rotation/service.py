@@ -55,6 +55,7 @@ from pnyx.identity.models import Participant
 from pnyx.identity.participants import VoterHead
 from pnyx.kernel.db import Database, TenantSession, UTCDateTime
 from pnyx.kernel.errors import Invalid
+from pnyx.kernel.i18n import N_
 from pnyx.kernel.runtime import kernel
 from pnyx.kernel.signing import Signer
 from pnyx.kernel.store import Store
@@ -125,18 +126,18 @@ def validate_settings(raw: object) -> dict:
     """Checked ``rotation`` settings for a consultation; raises Invalid per field."""
     if not isinstance(raw, dict):
         raise Invalid(
-            "Rotation settings are an object.",
+            N_("Rotation settings are an object."),
             code="invalid_rotation",
-            errors={"rotation": ["An object."]},
+            errors={"rotation": [N_("An object.")]},
         )
     errors: dict[str, list[str]] = {}
     clean: dict = {}
     unknown = set(raw) - {"strategy", "sequence_size", "vote_floor", "vote_cap"}
     for name in unknown:
-        errors[name] = ["Unknown field."]
+        errors[name] = [N_("Unknown field.")]
     if "strategy" in raw:
         if raw["strategy"] not in STRATEGIES:
-            errors["strategy"] = [f"One of {', '.join(STRATEGIES)}."]
+            errors["strategy"] = [N_("One of %(choices)s.", choices=", ".join(STRATEGIES))]
         clean["strategy"] = raw["strategy"]
     for name, low, high in (
         ("sequence_size", 4, MAX_SEQUENCE),
@@ -146,10 +147,10 @@ def validate_settings(raw: object) -> dict:
         if name in raw:
             value = raw[name]
             if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-                errors[name] = [f"A whole number from {low} to {high}."]
+                errors[name] = [N_("A whole number from %(low)s to %(high)s.", low=low, high=high)]
             clean[name] = value
     if errors:
-        raise Invalid("Invalid rotation settings.", code="invalid_rotation", errors=errors)
+        raise Invalid(N_("Invalid rotation settings."), code="invalid_rotation", errors=errors)
     return clean
 
 
@@ -782,9 +783,9 @@ def sequence(
     size = config.sequence_size if size is None else size
     if not 1 <= size <= MAX_SEQUENCE:
         raise Invalid(
-            f"A sequence has 1 to {MAX_SEQUENCE} cards.",
+            N_("A sequence has 1 to %(n)s cards.", n=MAX_SEQUENCE),
             code="sequence_too_long",
-            errors={"size": ["Out of range."]},
+            errors={"size": [N_("Out of range.")]},
         )
     if consultation.status_at(now) != "open":
         return []

@@ -11,6 +11,7 @@ from pnyx.consultations import service as consultations
 from pnyx.consultations.models import Consultation
 from pnyx.consultations.service import STEP_KINDS
 from pnyx.kernel.errors import Forbidden, Invalid, Problem
+from pnyx.kernel.i18n import N_
 
 from .context import current_principal, db, kernel, require_tenant
 from .forms import field_errors, now, say, tenant_zone
@@ -28,7 +29,7 @@ def _tenant_admins_only():
     if principal is None:
         return redirect(url_for("pages.login", next=request.full_path.rstrip("?")))
     if not principal.has_role("tenant_admin"):
-        raise Forbidden("Your role does not allow this.", code="forbidden")
+        raise Forbidden(N_("Your role does not allow this."), code="forbidden")
     return None
 
 

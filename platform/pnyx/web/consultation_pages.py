@@ -10,6 +10,7 @@ from pnyx.consultations import cards, proposals, search, votes
 from pnyx.consultations import service as consultations
 from pnyx.consultations.models import QUALIFICATIONS, Consultation, Proposal, ProposalStatus
 from pnyx.kernel.errors import Invalid, NotFound, Problem
+from pnyx.kernel.i18n import N_
 from pnyx.moderation import integrity
 from pnyx.rotation import service as rotation
 
@@ -33,7 +34,7 @@ def load_consultation(slug: str) -> Consultation:
     require_tenant()
     consultation = consultations.by_slug(db(), slug)
     if not consultations.can_see(consultation, current_principal()):
-        raise NotFound("No such consultation.", code="consultation_not_found")
+        raise NotFound(N_("No such consultation."), code="consultation_not_found")
     return consultation
 
 
@@ -185,7 +186,7 @@ def vote(slug: str, proposal_id: int):
     db().commit()  # the anonymous voter exists from now on, whatever happens to the vote
     proposal = proposals.get(db(), proposal_id, consultation.id)
     if not proposals.visible(proposal, voter):
-        raise NotFound("No such proposal.", code="proposal_not_found")
+        raise NotFound(N_("No such proposal."), code="proposal_not_found")
     previous = votes.votes_of(db(), voter, [proposal.id]).get(proposal.id)
     check = rotation.check_card(
         kernel().store,
@@ -276,7 +277,7 @@ def proposal_page(slug: str, proposal_id: int):
     proposal = proposals.get(db(), proposal_id, consultation.id)
     viewer = current_participant()
     if not proposals.visible(proposal, viewer):
-        raise NotFound("No such proposal.", code="proposal_not_found")
+        raise NotFound(N_("No such proposal."), code="proposal_not_found")
     card = _card(consultation, proposal, viewer, place="proposal")
     return _proposal_page(consultation, proposal, card)
 

@@ -14,6 +14,7 @@ from flask import session as cookie_session
 from pnyx.identity.service import Principal, load_principal, read_token
 from pnyx.kernel.db import TenantSession
 from pnyx.kernel.errors import Forbidden, NotFound, Unauthorized
+from pnyx.kernel.i18n import N_
 from pnyx.kernel.runtime import Kernel
 from tenants.service import ResolvedTenant
 
@@ -37,7 +38,7 @@ def current_tenant() -> ResolvedTenant | None:
 def require_tenant() -> ResolvedTenant:
     tenant = current_tenant()
     if tenant is None:
-        raise NotFound("Not found on this host.", code="not_found")
+        raise NotFound(N_("Not found on this host."), code="not_found")
     return tenant
 
 
@@ -96,7 +97,7 @@ def _claims() -> dict | None:
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthorized("Use 'Authorization: Bearer <token>'.", code="token_invalid")
+            raise Unauthorized(N_("Use 'Authorization: Bearer <token>'."), code="token_invalid")
         return read_token(kernel().signer, token.strip())
     return cookie_session.get("auth")
 
@@ -120,7 +121,7 @@ def current_principal() -> Principal | None:
         if realm_ok:
             principal = load_principal(db(), kind, int(claims["id"]), int(claims["v"]))
         if principal is None and request.headers.get("Authorization"):
-            raise Unauthorized("This token is not valid on this host.", code="token_invalid")
+            raise Unauthorized(N_("This token is not valid on this host."), code="token_invalid")
     g.principal = principal
     return principal
 
@@ -128,16 +129,16 @@ def current_principal() -> Principal | None:
 def require_principal(*roles: str) -> Principal:
     principal = current_principal()
     if principal is None:
-        raise Unauthorized("Log in first.", code="unauthorized")
+        raise Unauthorized(N_("Log in first."), code="unauthorized")
     if roles and not principal.has_role(*roles):
-        raise Forbidden("Your role does not allow this.", code="forbidden")
+        raise Forbidden(N_("Your role does not allow this."), code="forbidden")
     return principal
 
 
 def require_operator() -> Principal:
     """Operator routes exist only on the operator's host: elsewhere they are a 404."""
     if not is_operator_host():
-        raise NotFound("Not found on this host.", code="not_found")
+        raise NotFound(N_("Not found on this host."), code="not_found")
     return require_principal("operator")
 
 

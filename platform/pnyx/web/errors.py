@@ -8,6 +8,7 @@ from flask import Flask, Response, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from pnyx.kernel.errors import Problem
+from pnyx.kernel.i18n import N_
 
 log = logging.getLogger("pnyx.errors")
 
@@ -41,15 +42,26 @@ def problem_response(problem: Problem) -> Response:
     return Response(html, status=problem.status, mimetype="text/html")
 
 
+# What Werkzeug's own errors say, as messages (its names and descriptions are English only).
+HTTP_MESSAGES = {
+    400: (N_("Bad request"), N_("The request could not be understood.")),
+    401: (N_("Authentication required"), N_("Log in first.")),
+    403: (N_("Forbidden"), N_("Your role does not allow this.")),
+    404: (N_("Not found"), N_("This page does not exist.")),
+    405: (N_("Method not allowed"), N_("This address does not answer this method.")),
+    413: (N_("Request too large"), N_("The request body is too large.")),
+    415: (N_("Unsupported media type"), N_("This content type is not accepted here.")),
+}
+
+
 def problem_from_http(exc: HTTPException) -> Problem:
     status = exc.code or 500
     code = HTTP_CODES.get(status, "http_error")
-    detail = exc.description if isinstance(exc.description, str) else None
-    if status == 413:
-        detail = "The request body is too large."
-    if status == 400 and "JSON" in (detail or "").upper():
-        code = "invalid_json"
-    return Problem(detail or exc.name, code=code, status=status, title=exc.name)
+    title, detail = HTTP_MESSAGES.get(status, (exc.name, None))
+    described = exc.description if isinstance(exc.description, str) else ""
+    if status == 400 and "JSON" in described.upper():
+        code, detail = "invalid_json", N_("The request body is not valid JSON.")
+    return Problem(detail or described or title, code=code, status=status, title=title)
 
 
 def init_app(app: Flask) -> None:
@@ -66,9 +78,9 @@ def init_app(app: Flask) -> None:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return problem_response(
             Problem(
-                "Something went wrong on our side; nothing was saved.",
+                N_("Something went wrong on our side; nothing was saved."),
                 code="internal_error",
                 status=500,
-                title="Internal error",
+                title=N_("Internal error"),
             )
         )

@@ -3,10 +3,9 @@ language, safe redirects, and dates in the tenant's time zone."""
 
 from __future__ import annotations
 
-import re
 import secrets
-from collections.abc import Callable
 from datetime import date, datetime
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -17,6 +16,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from pnyx.kernel.errors import Problem
+from pnyx.kernel.i18n import Message
 
 from .context import now  # noqa: F401  (the pages import it from here)
 
@@ -60,6 +60,42 @@ def init_csrf(app: Flask, blueprints: set[str]) -> None:
         return {"csrf_token": csrf_token}
 
 
+LANGUAGE_NAMES = {"fr": "Français", "en": "English"}  # each in its own language
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+
+
+def init_languages(app: Flask, locales: tuple[str, ...]) -> None:
+    """A link to each other language in every page's header (``?lang=``, kept in a cookie)."""
+
+    @app.context_processor
+    def _languages():
+        def language_links() -> list[tuple[str, str, str]]:
+            current = str(get_locale())
+            links = []
+            for code in locales:
+                if code != current:
+                    args = request.args.to_dict(flat=False) | {"lang": [code]}
+                    query = urlencode(args, doseq=True)
+                    links.append((code, LANGUAGE_NAMES.get(code, code), f"{request.path}?{query}"))
+            return links
+
+        return {"language_links": language_links}
+
+    @app.after_request
+    def _remember_language(response):
+        chosen = request.args.get("lang")
+        if chosen in locales and request.cookies.get("lang") != chosen:
+            response.set_cookie(
+                "lang",
+                chosen,
+                max_age=LANGUAGE_COOKIE_AGE,
+                httponly=True,
+                samesite="Lax",
+                secure=app.config.get("SESSION_COOKIE_SECURE", False),
+            )
+        return response
+
+
 def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true"
 
@@ -96,129 +132,22 @@ def number(value: int) -> str:
     return format_decimal(value, locale=str(get_locale()))
 
 
-# Service messages are English with a stable code; pages show them in the reader's language.
-_PATTERNS: list[tuple[re.Pattern, Callable[..., str]]] = []
-
-
-def _say(pattern: str, translate: Callable[..., str]) -> None:
-    _PATTERNS.append((re.compile(f"^{pattern}$"), translate))
-
-
-_say(r"Write your proposal\.", lambda: _("Write your proposal."))
-_say(r"Plain text only: no HTML\.", lambda: _("Plain text only: no HTML."))
-_say(r"At least (?P<n>\d+) characters\.", lambda n: _("At least %(n)s characters.", n=n))
-_say(r"At most (?P<n>[\d,]+) characters\.", lambda n: _("At most %(n)s characters.", n=n))
-_say(
-    r"Start with “(?P<prefix>.+) …”\.",
-    lambda prefix: _("Start with “%(prefix)s …”.", prefix=prefix),
-)
-_say(r"This consultation is not open\.", lambda: _("This consultation is not open."))
-_say(
-    r"This consultation is not open for votes\.",
-    lambda: _("This consultation is not open for votes."),
-)
-_say(r"Sign up to propose\.", lambda: _("Sign up to propose."))
-_say(
-    r"You have proposed (?P<n>\d+) times recently: try again later\.",
-    lambda n: _("You have proposed %(n)s times recently: try again later.", n=n),
-)
-_say(r"No such proposal\.", lambda: _("No such proposal."))
-_say(r"No such consultation\.", lambda: _("No such consultation."))
-_say(
-    r"This proposal is already (?P<status>\w+)\.",
-    lambda status: _("This proposal is already %(status)s.", status=status_label(status)),
-)
-_say(
-    r"This proposal is (?P<status>\w+): it cannot be voted on\.",
-    lambda status: _(
-        "This proposal is %(status)s: it cannot be voted on.", status=status_label(status)
-    ),
-)
-_say(r"Give a reason for the refusal\.", lambda: _("Give a reason for the refusal."))
-_say(r"One of .*", lambda: _("Choose one of the listed values."))
-_say(r"Unknown tag\.", lambda: _("Unknown tag."))
-_say(r"A vote is agree, disagree or neutral\.", lambda: _("A vote is agree, disagree or neutral."))
-_say(r"agree, disagree or neutral\.", lambda: _("A vote is agree, disagree or neutral."))
-_say(r"A list\.", lambda: _("Choose qualifications from the list."))
-_say(
-    r"Not a qualification of '(?P<key>\w+)': .*",
-    lambda key: _("Not a qualification of the vote “%(key)s”.", key=vote_label(key)),
-)
-_say(
-    r"Lower-case letters, digits and hyphens.*",
-    lambda: _("Lower-case letters, digits and hyphens."),
-)
-_say(r"A question of 10 to 300 characters\.", lambda: _("A question of 10 to 300 characters."))
-_say(
-    r"A prefix of 2 to 40 characters.*",
-    lambda: _("A prefix of 2 to 40 characters, such as “Il faut”."),
-)
-_say(r"public or restricted\.", lambda: _("Public or restricted."))
-_say(r"A whole number from 0\.", lambda: _("A whole number from 0."))
-_say(r"A date and time such as .*", lambda: _("A date and time, such as 2026-12-01 09:00."))
-_say(r"Required\.", lambda: _("Required."))
-_say(r"The end comes after the start\.", lambda: _("The end comes after the start."))
-_say(r"(A list of at most 10 steps|Step \d+: .*)", lambda *a: _("Check the steps' dates."))
-_say(r"Taken\.", lambda: _("Already taken."))
-_say(r"This slug is taken\.", lambda: _("This address is already taken."))
-_say(r"This tag exists\.", lambda: _("This tag exists."))
-_say(r"1 to 100 characters\.", lambda: _("1 to 100 characters."))
-_say(
-    r"Enter your first name \(up to 100 characters\)\.",
-    lambda: _("Enter your first name (up to 100 characters)."),
-)
-_say(
-    r"(Invalid e-mail address|Enter a valid e-mail address)\.",
-    lambda *a: _("Enter a valid e-mail address."),
-)
-_say(
-    r"(10 to 200 characters|A password has 10 to 200 characters)\.",
-    lambda *a: _("A password has 10 to 200 characters."),
-)
-_say(r"Enter your year of birth\.", lambda: _("Enter your year of birth."))
-_say(
-    r"A year between (?P<low>\d+) and (?P<high>\d+)\.",
-    lambda low, high: _("A year between %(low)s and %(high)s.", low=low, high=high),
-)
-_say(r"Enter your postal code\.", lambda: _("Enter your postal code."))
-_say(r"A French postal code has 5 digits\.", lambda: _("A French postal code has 5 digits."))
-_say(r"This postal code does not exist\.", lambda: _("This postal code does not exist."))
-_say(r"Already registered\.", lambda: _("An account with this e-mail exists: log in."))
-_say(
-    r"An account with this e-mail exists\.",
-    lambda: _("An account with this e-mail exists: log in."),
-)
-_say(r"Wrong e-mail or password\.", lambda: _("Wrong e-mail or password."))
-_say(
-    r"This reset link is not valid \(any more\)\.",
-    lambda: _("This reset link is not valid (any more)."),
-)
-_say(
-    r"This reset link has expired: ask for a new one\.",
-    lambda: _("This reset link has expired: ask for a new one."),
-)
-_say(r"Some fields are invalid\.", lambda: _("Some fields are invalid."))
-_say(r"Some profile fields are invalid\.", lambda: _("Some fields are invalid."))
-_say(r"Page out of range\.|Out of range\.", lambda *a: _("This page does not exist."))
-_say(r"Sort by recent or votes\.|recent or votes\.", lambda *a: _("Sort by recent or votes."))
-
-
 def say(message: str) -> str:
-    """A service message in the reader's language (the English original if not in the table)."""
-    for pattern, translate in _PATTERNS:
-        found = pattern.match(message)
-        if found:
-            return (
-                translate(**found.groupdict())
-                if found.groupdict()
-                else translate(*(x for x in found.groups() if x is not None))
-            )
-    return message
+    """A message in the reader's language: a service's :class:`Message` through the catalogue
+    (its parameters too, when they are messages); any other text as it is (a page's own is
+    translated already)."""
+    if not isinstance(message, Message):
+        return message
+    params = {
+        name: say(value) if isinstance(value, Message) else value
+        for name, value in message.params.items()
+    }
+    return _(message.template, **params)
 
 
 def field_errors(problem: Problem) -> dict[str, list[str]]:
     """The problem's messages per field, translated."""
-    return {field: [say(str(m)) for m in messages] for field, messages in problem.errors.items()}
+    return {field: [say(m) for m in messages] for field, messages in problem.errors.items()}
 
 
 def status_label(status: str) -> str:

@@ -4,24 +4,16 @@ false alarm, running detection now."""
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 
 from pnyx.consultations import service as consultations
 from pnyx.kernel.errors import Forbidden, Problem
+from pnyx.kernel.i18n import N_
 from pnyx.moderation import integrity
 
-from . import forms
 from .context import current_principal, db, require_tenant
 from .forms import now, say
 
 blp = Blueprint("integrity_pages", __name__, url_prefix="/admin")  # CSRF: forms.init_csrf
-
-# Service messages of vote integrity, in the reader's language (see forms.say).
-forms._say(
-    r"Too many requests: try again in (?P<n>\d+) seconds\.",
-    lambda n: _("Too many requests: try again in %(n)s seconds.", n=n),
-)
-forms._say(r"No such group\.", lambda: _("No such group."))
 
 
 @blp.before_request
@@ -31,7 +23,7 @@ def _tenant_admins_only():
     if principal is None:
         return redirect(url_for("pages.login", next=request.full_path.rstrip("?")))
     if not principal.has_role("tenant_admin"):
-        raise Forbidden("Your role does not allow this.", code="forbidden")
+        raise Forbidden(N_("Your role does not allow this."), code="forbidden")
     return None
 
 

@@ -7,6 +7,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 
 from pnyx.consultations.proposals import REFUSAL_REASONS
 from pnyx.kernel.errors import Forbidden, Invalid, NotFound, Problem
+from pnyx.kernel.i18n import N_
 from pnyx.moderation import assignments, charter, service, workload
 from tenants.models import Tenant
 
@@ -24,12 +25,12 @@ def _staff_on_the_operators_host():
         require_tenant()  # a tenant's charter: on its own host only
         return None
     if not is_operator_host():
-        raise NotFound("Not found on this host.", code="not_found")
+        raise NotFound(N_("Not found on this host."), code="not_found")
     principal = current_principal()
     if principal is None:
         return redirect(url_for("pages.login", next=request.full_path.rstrip("?")))
     if not (principal.is_staff and principal.role in assignments.DESK_ROLES):
-        raise Forbidden("Your role does not allow this.", code="forbidden")
+        raise Forbidden(N_("Your role does not allow this."), code="forbidden")
     return None
 
 
@@ -223,7 +224,7 @@ def workload_page():
 def assignments_page():
     staff = current_principal()
     if staff.role != "operator":
-        raise Forbidden("Your role does not allow this.", code="forbidden")
+        raise Forbidden(N_("Your role does not allow this."), code="forbidden")
     message, status = None, 200
     if request.method == "POST":
         raw_staff, raw_tenant = request.form.get("staff_id", ""), request.form.get("tenant_id", "")
@@ -262,7 +263,7 @@ def charter_page():
     errors, status, typed = {}, 200, None
     if request.method == "POST":
         if not editor:
-            raise Forbidden("Your role does not allow this.", code="forbidden")
+            raise Forbidden(N_("Your role does not allow this."), code="forbidden")
         typed = request.form.get("text", "")[: charter.MAX_LENGTH + 1]
         try:
             charter.set_charter(db(), principal, typed, now())

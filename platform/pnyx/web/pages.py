@@ -25,7 +25,7 @@ from pnyx.kernel.errors import Unauthorized
 from tenants import service as tenants_service
 
 from .context import current_principal, current_tenant, db, is_operator_host, log_in
-from .forms import safe_next
+from .forms import safe_next, say
 
 blp = Blueprint("pages", __name__)
 
@@ -68,7 +68,7 @@ def login():
                 staff=current_tenant() is None,
             )
         except Unauthorized as exc:
-            error = exc.detail
+            error = say(exc.detail)
         else:
             db().commit()
             drafts = cookie_session.get("drafts")
