@@ -211,7 +211,7 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     config = Config.from_env()
     click.echo("migrating…")
     upgrade(config)
-    seeded = seed_demo(config)
+    seeded = seed_demo(config, port)
     click.echo("")
     click.echo("Demo tenants:")
     for line in seeded:

@@ -206,8 +206,9 @@ def seed_consultation(
     return consultation
 
 
-def seed_demo(config: Config) -> list[str]:
-    """Idempotent: creates what is missing of the demo, with a progress bar."""
+def seed_demo(config: Config, port: int = 8000) -> list[str]:
+    """Idempotent: creates what is missing of the demo, with a progress bar; a line per tenant
+    and one for the operator, with the address it is served on (``port``)."""
     database = Database(config.database_url)
     lines = []
     with click.progressbar(
@@ -238,7 +239,7 @@ def seed_demo(config: Config) -> list[str]:
                 )
             host = tenants_service.platform_host(slug, config.platform_domain)
             lines.append(
-                f"{name:<24} http://{host}:8000/   admin: admin@{slug}.example / {DEMO_PASSWORD}"
+                f"{name:<24} http://{host}:{port}/   admin: admin@{slug}.example / {DEMO_PASSWORD}"
             )
     with database.scope() as session:
         if not session.scalar(
@@ -248,7 +249,8 @@ def seed_demo(config: Config) -> list[str]:
                 session, email="operator@pnyx.example", password=DEMO_PASSWORD, role="operator"
             )
     lines.append(
-        f"{'Operator console':<24} http://{config.operator_host}:8000/   operator@pnyx.example / {DEMO_PASSWORD}"
+        f"{'Operator console':<24} http://{config.operator_host}:{port}/"
+        f"   operator@pnyx.example / {DEMO_PASSWORD}"
     )
     database.dispose()
     return lines
