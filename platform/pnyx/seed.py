@@ -68,7 +68,7 @@ def provision_tenant(
     return tenants_service.platform_host(tenant.slug, config.platform_domain)
 
 
-# A few demo voters per consultation, with profiles spread over territories and ages.
+# The demo voters' profiles, spread over territories and ages (the voters cycle through them).
 VOTER_PROFILES = (
     (1950, "29270"),
     (1962, "35000"),
@@ -82,6 +82,16 @@ VOTER_PROFILES = (
     (1977, "31000"),
     (1999, "59000"),
     (1958, "29200"),
+)
+DEMO_VOTERS = 60  # per consultation: about 30 votes per proposal, enough to settle some zones
+# How the demo voters lean on a proposal, in turn (agree, disagree, neutral chances): the
+# results page then has a proposal or more in each zone, and some that need more votes.
+LEANINGS = (
+    (0.82, 0.08, 0.10),  # consensus
+    (0.10, 0.80, 0.10),  # rejection
+    (0.46, 0.46, 0.08),  # controversy
+    (0.62, 0.23, 0.15),  # close to the consensus line: needs more votes
+    (0.22, 0.13, 0.65),  # limbo
 )
 
 
@@ -107,13 +117,13 @@ def seed_consultation(
     *,
     email_domain: str,
     now: datetime | None = None,
-    voters: int = len(VOTER_PROFILES),
+    voters: int = DEMO_VOTERS,
 ) -> Consultation:
     """One open consultation from a demo spec, on the session's tenant (idempotent by slug).
 
     Its themes, its proposals submitted over the past weeks by the demo citizens and accepted
-    with their theme, a few left pending for moderation, and votes from a dozen demo voters so
-    that progress is not zero.
+    with their theme, a few left pending for moderation, and votes from ``voters`` demo voters,
+    each proposal leaning its own way (``LEANINGS``), so that progress and results show.
     """
     now = now or datetime.now(UTC)
     existing = session.scalar(select(Consultation).where(Consultation.slug == spec["slug"]))
@@ -182,15 +192,16 @@ def seed_consultation(
             )
             accepted.append(proposal.id)
     rng = random.Random(spec["slug"])
-    keys = ("agree", "agree", "agree", "disagree", "neutral")
-    for birth_year, postal_code in VOTER_PROFILES[:voters]:
+    leaning = {pid: LEANINGS[i % len(LEANINGS)] for i, pid in enumerate(accepted)}
+    for n in range(voters):
+        birth_year, postal_code = VOTER_PROFILES[n % len(VOTER_PROFILES)]
         voter = new_participant(session)
         profile = validate_profile(birth_year, postal_code, now)
         voter.birth_year = profile.get("birth_year")
         voter.postal_code = profile.get("postal_code")
         voter.territory = territory_of(voter.postal_code)
         for proposal_id in rng.sample(accepted, k=min(len(accepted), rng.randint(8, 20))):
-            key = rng.choice(keys)
+            key = rng.choices(("agree", "disagree", "neutral"), weights=leaning[proposal_id])[0]
             qualifications = [q for q in QUALIFICATIONS[key] if rng.random() < 0.3]
             votes_service.cast(
                 session,

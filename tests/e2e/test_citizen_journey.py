@@ -190,6 +190,9 @@ def test_citizen_journey(server, browser):
     axe.check(admin, "moderation")
     item.get_by_role("button", name="Accepter").click()
     admin.get_by_text("Proposition acceptée.").wait_for()
+    admin.goto(server + f"/c/{SLUG}/resultats")  # provisional: the consultation is open
+    admin.get_by_text("Résultats provisoires").wait_for()
+    axe.check(admin, "results")
 
     # The citizen finds it published and votes on it.
     page.reload()
@@ -207,6 +210,9 @@ def test_citizen_journey(server, browser):
     page.goto(server + "/profil")
     assert "Commune rurale" not in page.locator("#territory").inner_text()  # Rennes is a city
     axe.check(page, "profile")
+    page.goto(server + "/profil?lang=en")
+    page.get_by_role("link", name="Français").wait_for()  # the header offers the other language
+    axe.check(page, "profile in English")
 
     print(f"axe-core: {len(axe.checked)} pages checked: {', '.join(axe.checked)}")
     print("axe-core, minor or moderate:", axe.lesser or "none")

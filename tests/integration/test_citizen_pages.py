@@ -494,3 +494,56 @@ def test_a_wrong_password_is_said_in_french(world):
 def test_every_tenant_page_links_its_moderation_charter(world, alpha):
     page = world.client("alpha").get(f"/c/{SLUG}").get_data(as_text=True)
     assert '<a href="/charte">Charte de modération</a>' in page
+
+
+def _voted_then_closed(database, tenant_id, slug):
+    """A consultation whose two proposals got 40 trusted votes each, then ended: everyone
+    agrees with "a1", everyone disagrees with "a2", half of the voters live in rural areas."""
+    from pnyx.consultations import service as consultations
+    from pnyx.consultations import votes
+    from pnyx.identity.participants import new_participant
+
+    ids = make_consultation(database, tenant_id, slug=slug)
+    now = datetime.now(UTC)
+    with database.scope(tenant_id=tenant_id) as s:
+        c = consultations.get_consultation(s, ids["consultation"])
+        for i in range(40):
+            voter = new_participant(s)
+            voter.territory = "rural" if i % 2 else "urban"
+            s.flush()
+            for name, key in (("a1", "agree"), ("a2", "disagree")):
+                votes.cast(s, c, ids[name], voter, key, [], trusted=True, now=now)
+        c.ends_at = now - timedelta(minutes=1)
+    return ids
+
+
+def test_results_show_each_zone_once_the_consultation_has_ended(world, database):
+    ids = _voted_then_closed(database, world.alpha_id, "bilan")
+    client = world.client("alpha")
+    page = html.unescape(client.get("/c/bilan/resultats").get_data(as_text=True))
+    consensus = page[page.index('id="zone-consensus"') : page.index('id="zone-controversy"')]
+    rejection = page[page.index('id="zone-rejection"') : page.index('id="zone-limbo"')]
+    assert "Il faut plus de trains le soir" in consensus
+    assert re.search(r"9\d % d’accord · [0-5] % neutre · [0-5] % pas d’accord", consensus)
+    assert "Il faut des pistes cyclables sûres" in rejection
+    assert "Il faut des bancs" not in page  # pending: not published
+    rural = client.get("/c/bilan/resultats", query_string={"segment": "territory:rural"})
+    assert rural.status_code == 200 and 'value="territory:rural" selected' in rural.get_data(
+        as_text=True
+    )
+    wrong = client.get("/c/bilan/resultats", query_string={"segment": "planet:mars"})
+    assert wrong.status_code == 422 and 'id="segment-error"' in wrong.get_data(as_text=True)
+    assert client.get("/c/bilan/resultats").status_code == 200
+    assert ids["a1"] != ids["a2"]
+
+
+def test_results_wait_for_the_end_except_for_the_tenants_admins(world, alpha):
+    citizen = world.client("alpha").get(f"/c/{SLUG}/resultats").get_data(as_text=True)
+    assert "Les résultats seront publiés à la fin de la consultation, le 1 mars 2027." in (
+        html.unescape(citizen)
+    )
+    assert 'id="zone-consensus"' not in citizen
+    admin = page_login(world.client("alpha"), "admin@alpha.test")
+    provisional = admin.get(f"/c/{SLUG}/resultats").get_data(as_text=True)
+    assert "Résultats provisoires" in provisional and 'id="zone-consensus"' in provisional
+    assert world.client("beta").get(f"/c/{SLUG}/resultats").status_code == 404

@@ -8,10 +8,17 @@ from flask_babel import gettext as _
 
 from pnyx.consultations import cards, proposals, search, votes
 from pnyx.consultations import service as consultations
-from pnyx.consultations.models import QUALIFICATIONS, Consultation, Proposal, ProposalStatus
+from pnyx.consultations.models import (
+    QUALIFICATIONS,
+    SEGMENTS,
+    Consultation,
+    Proposal,
+    ProposalStatus,
+)
 from pnyx.kernel.errors import Invalid, NotFound, Problem
 from pnyx.kernel.i18n import N_
 from pnyx.moderation import integrity
+from pnyx.results import service as results_service
 from pnyx.rotation import service as rotation
 
 from .context import (
@@ -397,4 +404,59 @@ def explore(slug: str):
         tags=tags,
         tags_by_proposal=proposals.tags_by_proposal(db(), ids),
         counts=_vote_counts(ids),
+    ), status
+
+
+# -- results ---------------------------------------------------------------------------------
+# Published when the consultation ends: results shown while votes are still cast would sway
+# them (voters follow a visible majority). Its tenant's admins see them before, as provisional.
+
+ZONES = ("consensus", "controversy", "rejection", "limbo")
+SHOWN_PER_ZONE = 50
+_ZONE_ORDER = {  # within a zone, the most telling first
+    "consensus": lambda item: -item.scores.top_score,
+    "controversy": lambda item: -item.scores.controversy,
+    "rejection": lambda item: -item.scores.rejection,
+    "limbo": lambda item: -item.scores.rates.neutral,
+}
+
+
+@blp.route("/c/<slug>/resultats")
+def results_page(slug: str):
+    consultation = load_consultation(slug)
+    principal = current_principal()
+    finished = consultation.status_at(now()) == "finished"
+    provisional = not finished and principal is not None and principal.has_role("tenant_admin")
+    context = {"consultation": consultation, "published": finished or provisional}
+    if not context["published"]:
+        results_step = next(
+            (step for step in consultation.steps or () if step.get("kind") == "results"), None
+        )
+        return render_template(
+            "consultation/results.html", **context, results_date=(results_step or {}).get("date")
+        )
+    segment = request.args.get("segment", "all")
+    errors: dict[str, list[str]] = {}
+    status = 200
+    try:
+        found = results_service.results(db(), consultation.id, segment)
+    except Invalid as exc:
+        errors, status, segment = field_errors(exc), exc.status, "all"
+        found = results_service.results(db(), consultation.id, segment)
+    zones: dict[str, list] = {zone: [] for zone in ZONES}
+    undecided = []  # most voted first, as ``results`` gives them
+    for item in found:
+        zones.get(item.result, undecided).append(item)
+    for zone, items in zones.items():
+        items.sort(key=_ZONE_ORDER[zone])
+    return render_template(
+        "consultation/results.html",
+        **context,
+        provisional=provisional,
+        segment=segment,
+        segments=SEGMENTS,
+        errors=errors,
+        zones=zones,
+        shown=SHOWN_PER_ZONE,
+        undecided=undecided,
     ), status

@@ -192,6 +192,31 @@ def territory_label(territory: str | None) -> str:
     }.get(territory or "unknown", _("Unknown (give your postal code)"))
 
 
+def segment_label(segment: str) -> str:
+    """A results segment (``all``, ``territory:rural``, ``age:25_34``…) as readers say it."""
+    kind, _sep, value = segment.partition(":")
+    if kind == "territory":
+        return territory_label(value) if value != "unknown" else _("Territory not given")
+    if kind == "age":
+        return {
+            "under_25": _("Under 25"),
+            "25_34": _("25 to 34 years old"),
+            "35_49": _("35 to 49 years old"),
+            "50_64": _("50 to 64 years old"),
+            "65_plus": _("65 and over"),
+        }.get(value, _("Age not given"))
+    return _("All participants")
+
+
+def zone_label(zone: str) -> str:
+    return {
+        "consensus": _("Consensus"),
+        "controversy": _("Controversy"),
+        "rejection": _("Rejection"),
+        "limbo": _("No clear opinion"),
+    }.get(zone, zone)
+
+
 def refusal_label(reason: str) -> str:
     return {
         "incomprehensible": _("Incomprehensible"),
@@ -226,6 +251,8 @@ def init_filters(app: Flask) -> None:
         consultation_status_label=consultation_status_label,
         territory_label=territory_label,
         refusal_label=refusal_label,
+        segment_label=segment_label,
+        zone_label=zone_label,
         step_label=step_label,
         say=say,
     )
