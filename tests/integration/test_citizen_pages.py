@@ -179,7 +179,8 @@ def test_anonymous_proposal_asks_to_sign_up_and_keeps_the_text_through_sign_up(w
     response = client.post(f"/c/{SLUG}/proposer", data={"csrf_token": token, "content": text})
     assert response.status_code == 401
     page = response.get_data(as_text=True)
-    assert "/inscription?next=" in page and f">{text.replace(chr(39), '&#39;')}</textarea>" in page
+    assert 'name="then" value="signup"' in page
+    assert f">{text.replace(chr(39), '&#39;')}</textarea>" in page
     signed = client.post(
         "/inscription",
         data={
@@ -195,6 +196,24 @@ def test_anonymous_proposal_asks_to_sign_up_and_keeps_the_text_through_sign_up(w
     assert signed.status_code == 303 and signed.headers["Location"].endswith("/proposer")
     form = client.get(f"/c/{SLUG}/proposer").get_data(as_text=True)
     assert f">{text.replace(chr(39), '&#39;')}</textarea>" in form
+
+
+def test_the_sign_up_button_beside_a_draft_takes_it_along(world, alpha):
+    """The propose form's "Sign up" is a button of the form: what was typed goes with it."""
+    client = world.client("alpha")
+    token = csrf(client, f"/c/{SLUG}/proposer")
+    text = "Il faut un marché le dimanche"
+    going = client.post(
+        f"/c/{SLUG}/proposer", data={"csrf_token": token, "content": text, "then": "signup"}
+    )
+    assert going.status_code == 303
+    assert going.headers["Location"] == f"/inscription?next=/c/{SLUG}/proposer"
+    to_login = client.post(
+        f"/c/{SLUG}/proposer", data={"csrf_token": token, "content": text, "then": "login"}
+    )
+    assert to_login.headers["Location"].startswith("/login?next=")
+    page_login(client, "citizen@alpha.test")
+    assert f">{text}</textarea>" in client.get(f"/c/{SLUG}/proposer").get_data(as_text=True)
 
 
 # -- voting ----------------------------------------------------------------------------------

@@ -34,6 +34,8 @@ from .forms import field_errors, is_htmx, now, say
 blp = Blueprint("consultation", __name__)
 
 DRAFT_LIMIT = 500  # characters of a draft kept in the cookie while the author signs up
+# The propose form's buttons for a visitor without an account: where they lead, draft kept.
+_ACCOUNT_PAGES = {"signup": "account_pages.signup", "login": "pages.login"}
 
 
 def load_consultation(slug: str) -> Consultation:
@@ -322,6 +324,9 @@ def propose(slug: str):
         if principal is None:
             # Kept in the cookie so that it is still there after signing up or logging in.
             cookie_session["drafts"] = {**_drafts(), slug: text[:DRAFT_LIMIT]}
+            then = _ACCOUNT_PAGES.get(request.form.get("then", ""))
+            if then is not None:
+                return redirect(url_for(then, next=url_for(".propose", slug=slug)), 303)
             message, status = _("Sign up or log in to send your proposal."), 401
         else:
             author = current_participant(create=True)
