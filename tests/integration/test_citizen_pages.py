@@ -451,6 +451,10 @@ def test_explore_never_500s_on_bad_input(world, alpha):
     assert "Il faut plus de trains" in client.get(f"/c/{SLUG}/explorer?q=trains").get_data(
         as_text=True
     )
+    past = client.get(f"/c/{SLUG}/explorer?page=99")  # 2 proposals: one page
+    page = html.unescape(past.get_data(as_text=True))
+    assert past.status_code == 404 and "Cette page n'existe pas." in page
+    assert "Page 99" not in page and "Première page" in page
 
 
 def test_my_data_reset_request_and_deleting_my_account(world, alpha):
@@ -566,3 +570,21 @@ def test_results_wait_for_the_end_except_for_the_tenants_admins(world, alpha):
     provisional = admin.get(f"/c/{SLUG}/resultats").get_data(as_text=True)
     assert "Résultats provisoires" in provisional and 'id="zone-consensus"' in provisional
     assert world.client("beta").get(f"/c/{SLUG}/resultats").status_code == 404
+
+
+def test_signing_up_with_a_registered_e_mail_points_to_logging_in(world):
+    client = world.client("alpha")
+    form = {
+        "csrf_token": csrf(client),
+        "email": "citizen@alpha.test",
+        "password": "long-enough-password",
+        "first_name": "Anne",
+        "birth_year": "1990",
+        "postal_code": "35000",
+    }
+    response = client.post("/inscription", data=form)
+    page = html.unescape(response.get_data(as_text=True))
+    assert response.status_code == 409
+    assert page.count("Un compte existe déjà avec cet e-mail.") == 1
+    assert field_error(response.get_data(as_text=True), "email") == "Déjà inscrit."
+    assert 'href="/mot-de-passe-oublie"' in page and 'value="citizen@alpha.test"' in page

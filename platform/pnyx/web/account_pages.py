@@ -30,6 +30,7 @@ def signup():
     form = {name: request.form.get(name, "")[:254] for name in SIGNUP_FIELDS}
     errors: dict[str, list[str]] = {}
     message = None
+    email_taken = False
     status = 200
     if request.method == "POST":
         try:
@@ -50,6 +51,7 @@ def signup():
             db().rollback()
             errors, status = field_errors(exc), exc.status
             message = say(exc.detail)
+            email_taken = exc.code == "email_taken"
         else:
             db().commit()
             drafts = cookie_session.get("drafts")
@@ -58,7 +60,12 @@ def signup():
                 cookie_session["drafts"] = drafts  # a proposal typed before signing up
             return redirect(next_path, 303)
     return render_template(
-        "account/signup.html", form=form, errors=errors, message=message, next_path=next_path
+        "account/signup.html",
+        form=form,
+        errors=errors,
+        message=message,
+        email_taken=email_taken,
+        next_path=next_path,
     ), status
 
 

@@ -396,6 +396,8 @@ def explore(slug: str):
     except Invalid as exc:
         errors, status = field_errors(exc), exc.status
         page = search.Page([], 0, 1, 20)
+    if page.total and page.page > page.pages:  # past the last page (an old link, a typed URL)
+        errors, status = {"page": [say(N_("This page does not exist."))]}, 404
     ids = [p.id for p in page.items]
     tags = consultations.tags_of(db(), consultation.id)
     return render_template(
