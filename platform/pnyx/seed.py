@@ -19,9 +19,10 @@ from pnyx.identity.participants import (
     territory_of,
     validate_profile,
 )
-from pnyx.identity.service import create_account, create_staff
+from pnyx.identity.service import create_account, create_staff, principal_of
 from pnyx.kernel.config import Config
 from pnyx.kernel.db import Database
+from pnyx.moderation.assignments import assign
 from tenants import service as tenants_service
 from tenants.models import Tenant
 from themes.service import set_theme
@@ -83,6 +84,7 @@ VOTER_PROFILES = (
     (1999, "59000"),
     (1958, "29200"),
 )
+DEMO_STAFF = (("operator@pnyx.example", "operator"), ("moderator@pnyx.example", "moderator"))
 DEMO_VOTERS = 60  # per consultation: about 30 votes per proposal, enough to settle some zones
 # How the demo voters lean on a proposal, in turn (agree, disagree, neutral chances): the
 # results page then has a proposal or more in each zone, and some that need more votes.
@@ -252,16 +254,32 @@ def seed_demo(config: Config, port: int = 8000) -> list[str]:
             lines.append(
                 f"{name:<24} http://{host}:{port}/   admin: admin@{slug}.example / {DEMO_PASSWORD}"
             )
+    staff_ids = {}
     with database.scope() as session:
-        if not session.scalar(
-            select(StaffUser.id).where(StaffUser.email == "operator@pnyx.example")
-        ):
-            create_staff(
-                session, email="operator@pnyx.example", password=DEMO_PASSWORD, role="operator"
+        for email, role in DEMO_STAFF:
+            member = session.scalar(select(StaffUser).where(StaffUser.email == email))
+            if member is None:
+                member = create_staff(session, email=email, password=DEMO_PASSWORD, role=role)
+                session.flush()
+            staff_ids[role] = member.id
+        operator = principal_of(session.get(StaffUser, staff_ids["operator"]))
+        tenant_ids = list(
+            session.scalars(
+                select(Tenant.id).where(Tenant.slug.in_([slug for slug, *_ in DEMO_TENANTS]))
             )
+        )
+    # Both work the moderation queues of every demo tenant (assign is idempotent).
+    for staff_id in staff_ids.values():
+        for tenant_id in tenant_ids:
+            with database.scope() as session:
+                assign(session, operator, staff_id, tenant_id, datetime.now(UTC))
     lines.append(
         f"{'Operator console':<24} http://{config.operator_host}:{port}/"
         f"   operator@pnyx.example / {DEMO_PASSWORD}"
+    )
+    lines.append(
+        f"{'Moderation desk':<24} http://{config.operator_host}:{port}/moderation/"
+        f"   moderator@pnyx.example / {DEMO_PASSWORD}"
     )
     database.dispose()
     return lines

@@ -164,12 +164,16 @@ def test_refusal_with_a_reason_is_shown_to_the_author(world, alpha):
             "csrf_token": token,
             "decision": "refuse",
             "reason": "off_topic",
-            "note": "Hors sujet",
+            "note": "Déjà traité par le réseau de bus.",
         },
     )
     assert response.status_code == 303
-    mine = citizen.get(f"/c/{SLUG}/proposer").get_data(as_text=True)
-    assert "refusée" in mine and "Hors sujet" in mine
+    mine = html.unescape(citizen.get(f"/c/{SLUG}/proposer").get_data(as_text=True))
+    assert "refusée" in mine and "(Hors sujet)" in mine
+    assert "Note de la modération : Déjà traité par le réseau de bus." in mine
+    own = citizen.get(f"/c/{SLUG}/p/{alpha['pending']}").get_data(as_text=True)
+    assert "Refusée par la modération : Hors sujet." in html.unescape(own)
+    assert "Déjà traité par le réseau de bus." in html.unescape(own)
 
 
 def test_anonymous_proposal_asks_to_sign_up_and_keeps_the_text_through_sign_up(world, alpha):

@@ -52,6 +52,8 @@ def test_operator_console_lists_tenants_after_login(world):
     )
     page = client.get("/").get_data(as_text=True)
     assert "Tenant Alpha" in page and "Tenant Beta" in page
+    assert '<a href="//alpha.pnyx.test/">alpha.pnyx.test</a>' in page  # a link to its host
+    assert "<td>actif</td>" in page and "<td>active</td>" not in page  # in the reader's words
 
 
 def test_login_needs_the_forms_token(world):

@@ -90,15 +90,23 @@ def test_services_raise_messages_not_bare_english():
     for folder in SOURCES:
         for path in sorted((ROOT / folder).rglob("*.py")):
             for node in ast.walk(ast.parse(path.read_text())):
-                if not (
+                if isinstance(node, ast.Assign) and any(
+                    isinstance(target, ast.Subscript)
+                    and isinstance(target.value, ast.Name)
+                    and target.value.id.endswith("errors")
+                    for target in node.targets
+                ):  # errors["field"] = [...], a problem's errors gathered before raising it
+                    arguments = [node.value]
+                elif (
                     isinstance(node, ast.Call)
                     and isinstance(node.func, ast.Name)
                     and node.func.id in problems
                 ):
+                    arguments = list(node.args[:1]) + [
+                        k.value for k in node.keywords if k.arg in ("detail", "title", "errors")
+                    ]
+                else:
                     continue
-                arguments = list(node.args[:1]) + [
-                    k.value for k in node.keywords if k.arg in ("detail", "title", "errors")
-                ]
                 for argument in arguments:
                     for text in _bare_texts(argument):
                         bare.append(f"{path.relative_to(ROOT)}:{text.lineno}")

@@ -298,7 +298,7 @@ def add_tag(session: TenantSession, consultation_id: int, slug: str, label: str)
     if not SLUG.match(slug) or len(slug) > 60:
         errors["slug"] = [N_("Lower-case letters, digits and hyphens.")]
     if not 1 <= len(label) <= 100:
-        errors["label"] = ["1 to 100 characters."]
+        errors["label"] = [N_("1 to 100 characters.")]
     if errors:
         raise Invalid(N_("Some fields are invalid."), errors=errors)
     if session.scalar(

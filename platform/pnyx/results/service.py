@@ -46,7 +46,7 @@ def check_segment(segment: str) -> str:
         raise Invalid(
             N_("Unknown segment: one of %(choices)s.", choices=", ".join(SEGMENTS)),
             code="unknown_segment",
-            errors={"segment": [N_("One of %(choices)s.", choices=", ".join(SEGMENTS))]},
+            errors={"segment": [N_("Choose one of the listed values.")]},
         )
     return segment
 

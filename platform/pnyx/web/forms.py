@@ -208,6 +208,30 @@ def segment_label(segment: str) -> str:
     return _("All participants")
 
 
+def tenant_kind_label(kind: str) -> str:
+    return {
+        "region": _("Region"),
+        "city": _("City"),
+        "company": _("Company"),
+        "grand_cause": _("Grand cause"),
+    }.get(kind, kind)
+
+
+def tenant_status_label(status: str) -> str:
+    return {"active": _("active"), "suspended": _("suspended")}.get(status, status)
+
+
+def tag_kind_label(kind: str) -> str:
+    return {"theme": _("theme")}.get(kind, kind)
+
+
+def decimal(value: float, digits: int = 2) -> str:
+    """A number with ``digits`` decimals, as the reader writes it (0,39 in French)."""
+    return format_decimal(
+        round(value, digits), format=f"0.{'0' * digits}", locale=str(get_locale())
+    )
+
+
 def zone_label(zone: str) -> str:
     return {
         "consensus": _("Consensus"),
@@ -253,6 +277,10 @@ def init_filters(app: Flask) -> None:
         refusal_label=refusal_label,
         segment_label=segment_label,
         zone_label=zone_label,
+        tenant_kind_label=tenant_kind_label,
+        tenant_status_label=tenant_status_label,
+        tag_kind_label=tag_kind_label,
+        decimal=decimal,
         step_label=step_label,
         say=say,
     )

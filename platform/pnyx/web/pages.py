@@ -41,7 +41,12 @@ def home():
         tenants = []
         if principal and principal.role == "operator":
             tenants, _ = tenants_service.list_tenants(db(), limit=200)
-        return render_template("operator_home.html", principal=principal, tenants=tenants)
+        # Links to the tenants' hosts keep this host's port (a demo or a test server).
+        _host, colon, port = request.host.rpartition(":")
+        port_suffix = f":{port}" if colon and port.isdigit() else ""
+        return render_template(
+            "operator_home.html", principal=principal, tenants=tenants, port_suffix=port_suffix
+        )
     tenant = current_tenant()
     principal = current_principal()
     visible = consultations.list_consultations(db(), principal) if tenant else []
