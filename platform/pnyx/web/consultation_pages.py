@@ -61,7 +61,7 @@ def consultation_home(slug: str):
     progress = consultations.progress(db(), consultation, kernel().store)
     goals = [
         ("participants", _("Participants"), progress.participants, consultation.goal_participants),
-        ("proposals", _("Proposals"), progress.proposals, consultation.goal_proposals),
+        ("proposals", _("Proposals submitted"), progress.proposals, consultation.goal_proposals),
         ("votes", _("Votes"), progress.votes, consultation.goal_votes),
     ]
     return render_template(
