@@ -592,3 +592,33 @@ def test_signing_up_with_a_registered_e_mail_points_to_logging_in(world):
     assert page.count("Un compte existe déjà avec cet e-mail.") == 1
     assert field_error(response.get_data(as_text=True), "email") == "Déjà inscrit."
     assert 'href="/mot-de-passe-oublie"' in page and 'value="citizen@alpha.test"' in page
+
+
+def test_results_are_kept_and_recomputed_by_one_reader_at_a_time(world, database):
+    """Results are read from the store while fresh; stale, one reader recomputes them while
+    the others get the previous copy."""
+    from pnyx.consultations import service as consultations
+    from pnyx.consultations import votes
+    from pnyx.identity.participants import new_participant
+    from pnyx.kernel.store import MemoryStore
+    from pnyx.results.service import published
+
+    ids = _voted_then_closed(database, world.alpha_id, "bilan")
+    store = MemoryStore()
+    with database.scope(tenant_id=world.alpha_id) as s:
+        first = published(s, store, ids["consultation"])
+        assert {p.proposal_id: p.result for p in first}[ids["a1"]] == "consensus"
+        c = consultations.get_consultation(s, ids["consultation"])
+        c.ends_at = datetime.now(UTC) + timedelta(days=1)  # reopened for one more vote
+        voter = new_participant(s)
+        s.flush()
+        votes.cast(s, c, ids["a1"], voter, "disagree", [], trusted=True, now=datetime.now(UTC))
+    with database.scope(tenant_id=world.alpha_id) as s:
+        assert published(s, store, ids["consultation"]) == first  # fresh: the kept copy
+        key = f"results:{world.alpha_id}:{ids['consultation']}:all"
+        store.set(key + ":computing", "1", ttl=60)  # another reader is recomputing
+        assert published(s, store, ids["consultation"], fresh_for=0) == first
+        store.delete(key + ":computing")
+        again = published(s, store, ids["consultation"], fresh_for=0)
+    before, after = ({p.proposal_id: p.votes for p in rows}[ids["a1"]] for rows in (first, again))
+    assert after > before  # recomputed with the new vote

@@ -10,11 +10,11 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from pnyx.consultations import service
+from pnyx.consultations import proposals, service
 from pnyx.consultations.models import SEGMENTS
 from pnyx.moderation import integrity
 from pnyx.results import service as results_service
-from pnyx.web.context import current_principal, db, require_principal, require_tenant
+from pnyx.web.context import current_principal, db, kernel, require_principal, require_tenant
 
 blp = Blueprint(
     "results",
@@ -68,28 +68,27 @@ class ResultsSchema(Schema):
     proposals = fields.List(fields.Nested(ProposalResultSchema))
 
 
-def _interval(interval) -> dict:
-    return {"low": round(interval.low, 4), "high": round(interval.high, 4)}
+def _interval(interval: tuple[float, float]) -> dict:
+    return {"low": round(interval[0], 4), "high": round(interval[1], 4)}
 
 
-def _result(item: results_service.ProposalResult) -> dict:
-    s = item.scores
+def _result(item: results_service.Published, content: str) -> dict:
     return {
-        "proposal_id": item.proposal.id,
-        "content": item.proposal.content,
-        "votes": round(item.counts.votes, 3),
-        "agree": round(s.rates.agree, 4),
-        "disagree": round(s.rates.disagree, 4),
-        "neutral": round(s.rates.neutral, 4),
-        "agree_interval": _interval(s.agree_interval),
-        "disagree_interval": _interval(s.disagree_interval),
-        "neutral_interval": _interval(s.neutral_interval),
-        "top_score": round(s.top_score, 4),
-        "controversy": round(s.controversy, 4),
-        "rejection": round(s.rejection, 4),
-        "zone": s.zone.value,
-        "result": s.result,
-        "zone_probability": round(s.zone_probability, 4),
+        "proposal_id": item.proposal_id,
+        "content": content,
+        "votes": round(item.votes, 3),
+        "agree": round(item.agree, 4),
+        "disagree": round(item.disagree, 4),
+        "neutral": round(item.neutral, 4),
+        "agree_interval": _interval(item.agree_interval),
+        "disagree_interval": _interval(item.disagree_interval),
+        "neutral_interval": _interval(item.neutral_interval),
+        "top_score": round(item.top_score, 4),
+        "controversy": round(item.controversy, 4),
+        "rejection": round(item.rejection, 4),
+        "zone": item.zone,
+        "result": item.result,
+        "zone_probability": round(item.zone_probability, 4),
     }
 
 
@@ -101,12 +100,13 @@ class Results(MethodView):
         """Each published proposal's scores and zone in a segment (``all``,
         ``territory:rural``, ``age:25_34``, …), on trusted votes weighted by the voter's
         history, each flagged lockstep group counting as one voice. ``result`` is the zone once
-        certain at 95 %, else ``needs_more_votes``."""
-        found = results_service.results(db(), g.consultation.id, args["segment"])
+        certain at 95 %, else ``needs_more_votes``. Recomputed at most once a minute."""
+        found = results_service.published(db(), kernel().store, g.consultation.id, args["segment"])
+        contents = proposals.contents(db(), [item.proposal_id for item in found])
         return {
             "consultation_id": g.consultation.id,
             "segment": args["segment"],
-            "proposals": [_result(item) for item in found],
+            "proposals": [_result(item, contents.get(item.proposal_id, "")) for item in found],
         }
 
 

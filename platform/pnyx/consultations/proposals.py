@@ -234,6 +234,16 @@ def decide(
     return proposal
 
 
+def contents(session: TenantSession, proposal_ids: list[int]) -> dict[int, str]:
+    """The texts of these proposals (of the session's tenant), by id."""
+    if not proposal_ids:
+        return {}
+    rows = session.execute(
+        select(Proposal.id, Proposal.content).where(Proposal.id.in_(proposal_ids))
+    )
+    return {proposal_id: content for proposal_id, content in rows}
+
+
 def tags_by_proposal(session: TenantSession, proposal_ids: list[int]) -> dict[int, list[Tag]]:
     if not proposal_ids:
         return {}

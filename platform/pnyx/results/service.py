@@ -11,8 +11,11 @@ of a flagged lockstep group, so that a group counts as one voice. The sums run i
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import Float, case, cast, func, select
 
@@ -26,6 +29,7 @@ from pnyx.consultations.models import (
 from pnyx.kernel.db import TenantSession
 from pnyx.kernel.errors import Invalid
 from pnyx.kernel.i18n import N_
+from pnyx.kernel.store import Store
 from pnyx.moderation.integrity_models import GroupStatus, LockstepGroupRecord, LockstepMember
 from pnyx.moderation.lockstep import history_weight
 
@@ -182,3 +186,80 @@ def results(
         found.append(ProposalResult(proposal, weighted, score(weighted)))
     found.sort(key=lambda r: (-r.counts.votes, r.proposal.id))
     return found
+
+
+# ------------------------------------------------------------------------ published results
+# At 1,000,000 votes a consultation's results take over a second to compute (the weighted sums,
+# then scoring 10,000 proposals), and everybody reads them at once when the consultation ends.
+# So pages and the API read them from the shared store: fresh for ``FRESH_FOR`` seconds, then
+# recomputed by one reader while the others are answered from the previous copy.
+FRESH_FOR = 60.0
+KEPT_FOR = 24 * 3600
+RECOMPUTE_LOCK = 120  # seconds: a reader that died while recomputing frees the others then
+
+
+class Published(NamedTuple):
+    """One proposal's result in a segment, as pages and the API show it (plain values)."""
+
+    proposal_id: int
+    votes: float
+    agree: float
+    disagree: float
+    neutral: float
+    agree_interval: tuple[float, float]
+    disagree_interval: tuple[float, float]
+    neutral_interval: tuple[float, float]
+    top_score: float
+    controversy: float
+    rejection: float
+    zone: str
+    result: str  # the certain zone, or needs_more_votes: what to publish
+    zone_probability: float
+
+
+def _published(item: ProposalResult) -> Published:
+    s = item.scores
+    return Published(
+        item.proposal.id,
+        item.counts.votes,
+        s.rates.agree,
+        s.rates.disagree,
+        s.rates.neutral,
+        (s.agree_interval.low, s.agree_interval.high),
+        (s.disagree_interval.low, s.disagree_interval.high),
+        (s.neutral_interval.low, s.neutral_interval.high),
+        s.top_score,
+        s.controversy,
+        s.rejection,
+        s.zone.value,
+        s.result,
+        s.zone_probability,
+    )
+
+
+def _from_json(row: list) -> Published:
+    return Published(*row[:5], *(tuple(interval) for interval in row[5:8]), *row[8:])
+
+
+def published(
+    session: TenantSession,
+    store: Store,
+    consultation_id: int,
+    segment: str = "all",
+    *,
+    fresh_for: float = FRESH_FOR,
+) -> list[Published]:
+    """:func:`results` as plain values, most voted first, kept in ``store`` (see above)."""
+    check_segment(segment)
+    key = f"results:{session.tenant_id}:{consultation_id}:{segment}"
+    kept = store.get(key)
+    if kept is not None:
+        copy = json.loads(kept)
+        if time.time() - copy["at"] < fresh_for or not store.set(
+            key + ":computing", "1", ttl=RECOMPUTE_LOCK, only_new=True
+        ):
+            return [_from_json(row) for row in copy["rows"]]
+    rows = [_published(item) for item in results(session, consultation_id, segment)]
+    store.set(key, json.dumps({"at": time.time(), "rows": rows}), ttl=KEPT_FOR)
+    store.delete(key + ":computing")
+    return rows

@@ -421,10 +421,10 @@ def explore(slug: str):
 ZONES = ("consensus", "controversy", "rejection", "limbo")
 SHOWN_PER_ZONE = 50
 _ZONE_ORDER = {  # within a zone, the most telling first
-    "consensus": lambda item: -item.scores.top_score,
-    "controversy": lambda item: -item.scores.controversy,
-    "rejection": lambda item: -item.scores.rejection,
-    "limbo": lambda item: -item.scores.rates.neutral,
+    "consensus": lambda item: -item.top_score,
+    "controversy": lambda item: -item.controversy,
+    "rejection": lambda item: -item.rejection,
+    "limbo": lambda item: -item.neutral,
 }
 
 
@@ -446,16 +446,19 @@ def results_page(slug: str):
     errors: dict[str, list[str]] = {}
     status = 200
     try:
-        found = results_service.results(db(), consultation.id, segment)
+        found = results_service.published(db(), kernel().store, consultation.id, segment)
     except Invalid as exc:
         errors, status, segment = field_errors(exc), exc.status, "all"
-        found = results_service.results(db(), consultation.id, segment)
+        found = results_service.published(db(), kernel().store, consultation.id, segment)
     zones: dict[str, list] = {zone: [] for zone in ZONES}
-    undecided = []  # most voted first, as ``results`` gives them
+    undecided = []  # most voted first, as ``published`` gives them
     for item in found:
         zones.get(item.result, undecided).append(item)
+    shown = []
     for zone, items in zones.items():
         items.sort(key=_ZONE_ORDER[zone])
+        shown += items[:SHOWN_PER_ZONE]
+    shown += undecided[:SHOWN_PER_ZONE]
     return render_template(
         "consultation/results.html",
         **context,
@@ -466,4 +469,5 @@ def results_page(slug: str):
         zones=zones,
         shown=SHOWN_PER_ZONE,
         undecided=undecided,
+        contents=proposals.contents(db(), [item.proposal_id for item in shown]),
     ), status
