@@ -622,3 +622,26 @@ def test_results_are_kept_and_recomputed_by_one_reader_at_a_time(world, database
         again = published(s, store, ids["consultation"], fresh_for=0)
     before, after = ({p.proposal_id: p.votes for p in rows}[ids["a1"]] for rows in (first, again))
     assert after > before  # recomputed with the new vote
+
+
+def test_results_download_as_csv_once_published(world, database):
+    import csv
+    import io
+
+    ids = _voted_then_closed(database, world.alpha_id, "bilan")
+    response = world.client("alpha").get("/c/bilan/resultats.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert 'filename="bilan-resultats-' in response.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    by_segment = {(int(r["proposal_id"]), r["segment"]): r for r in rows}
+    overall = by_segment[(ids["a1"], "all")]
+    assert overall["proposal"] == "Il faut plus de trains le soir"
+    assert overall["result"] == "consensus" and float(overall["agree"]) > 0.9
+    assert (ids["a2"], "territory:rural") in by_segment  # every segment
+    assert float(overall["agree_low"]) <= float(overall["agree"]) <= float(overall["agree_high"])
+    # Not published yet (an open consultation): only its tenant's admins may download them.
+    make_consultation(database, world.alpha_id, slug="ouverte")
+    closed = world.client("alpha").get("/c/ouverte/resultats.csv")
+    assert closed.status_code == 404
+    admin = page_login(world.client("alpha"), "admin@alpha.test")
+    assert admin.get("/c/ouverte/resultats.csv").status_code == 200

@@ -1,8 +1,11 @@
-"""Citizen pages of a consultation: its home, the cards, proposing, exploring, one proposal."""
+"""Citizen pages of a consultation: home, cards, proposing, exploring, a proposal, results."""
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+import csv
+import io
+
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 from flask import session as cookie_session
 from flask_babel import gettext as _
 
@@ -428,13 +431,19 @@ _ZONE_ORDER = {  # within a zone, the most telling first
 }
 
 
-@blp.route("/c/<slug>/resultats")
-def results_page(slug: str):
-    consultation = load_consultation(slug)
+def _results_shown(consultation: Consultation) -> tuple[bool, bool]:
+    """(shown, provisional): after the end to everyone, before it to the tenant's admins."""
     principal = current_principal()
     finished = consultation.status_at(now()) == "finished"
     provisional = not finished and principal is not None and principal.has_role("tenant_admin")
-    context = {"consultation": consultation, "published": finished or provisional}
+    return finished or provisional, provisional
+
+
+@blp.route("/c/<slug>/resultats")
+def results_page(slug: str):
+    consultation = load_consultation(slug)
+    shown_now, provisional = _results_shown(consultation)
+    context = {"consultation": consultation, "published": shown_now}
     if not context["published"]:
         results_step = next(
             (step for step in consultation.steps or () if step.get("kind") == "results"), None
@@ -471,3 +480,78 @@ def results_page(slug: str):
         undecided=undecided,
         contents=proposals.contents(db(), [item.proposal_id for item in shown]),
     ), status
+
+
+CSV_COLUMNS = (
+    "proposal_id",
+    "proposal",
+    "segment",
+    "result",
+    "zone",
+    "zone_probability",
+    "votes",
+    "agree",
+    "agree_low",
+    "agree_high",
+    "disagree",
+    "disagree_low",
+    "disagree_high",
+    "neutral",
+    "neutral_low",
+    "neutral_high",
+    "top_score",
+    "controversy",
+    "rejection",
+)
+
+
+def _cell(text: str) -> str:
+    """A text a spreadsheet will not take for a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@blp.route("/c/<slug>/resultats.csv")
+def results_csv(slug: str):
+    """The results of every segment, a row per proposal and segment, for reports."""
+    consultation = load_consultation(slug)
+    if not _results_shown(consultation)[0]:
+        raise NotFound(N_("The results are not published yet."), code="results_not_published")
+    rows = [
+        (segment, item)
+        for segment in SEGMENTS
+        for item in results_service.published(db(), kernel().store, consultation.id, segment)
+    ]
+    texts = proposals.contents(db(), sorted({item.proposal_id for _segment, item in rows}))
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for segment, item in rows:
+        writer.writerow(
+            (
+                item.proposal_id,
+                _cell(texts.get(item.proposal_id, "")),
+                segment,
+                item.result,
+                item.zone,
+                f"{item.zone_probability:.4f}",
+                f"{item.votes:.3f}",
+                *(
+                    f"{value:.4f}"
+                    for rate, interval in (
+                        (item.agree, item.agree_interval),
+                        (item.disagree, item.disagree_interval),
+                        (item.neutral, item.neutral_interval),
+                    )
+                    for value in (rate, *interval)
+                ),
+                f"{item.top_score:.4f}",
+                f"{item.controversy:.4f}",
+                f"{item.rejection:.4f}",
+            )
+        )
+    filename = f"{consultation.slug}-resultats-{now():%Y-%m-%d}.csv"
+    return Response(
+        "\ufeff" + out.getvalue(),  # a BOM: spreadsheets then read the accents right
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
