@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Hashable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from sqlalchemy import Float, case, cast, func, select
@@ -33,7 +32,7 @@ from pnyx.kernel.store import Store
 from pnyx.moderation.integrity_models import GroupStatus, LockstepGroupRecord, LockstepMember
 from pnyx.moderation.lockstep import history_weight
 
-from .scores import API_NAMES, VOTE_KEYS, Scores, VoteCounts, score
+from .scores import API_NAMES, VOTE_KEYS, VoteCounts, score
 
 HISTORY_FULL_AT = 20
 HISTORY_FLOOR = 0.25
@@ -43,6 +42,7 @@ _COUNT_FIELDS: tuple[tuple[str, str], ...] = (
     *((API_NAMES.get(name, name), name) for name in QUALIFICATION_BITS),
 )
 PUBLISHED = (ProposalStatus.accepted.value, ProposalStatus.archived.value)
+_NO_VOTES = VoteCounts()
 
 
 def check_segment(segment: str) -> str:
@@ -157,45 +157,7 @@ def history_weights(
     }
 
 
-@dataclass(frozen=True)
-class ProposalResult:
-    proposal: Proposal
-    counts: VoteCounts
-    scores: Scores
-
-    @property
-    def result(self) -> str:
-        """The zone to publish: certain, or ``needs_more_votes``."""
-        return self.scores.result
-
-
-def results(
-    session: TenantSession, consultation_id: int, segment: str = "all"
-) -> list[ProposalResult]:
-    """Scores and zone of each published proposal, on weighted trusted counts, most voted
-    first."""
-    counts = weighted_counts(session, consultation_id, segment)
-    published = session.scalars(
-        select(Proposal)
-        .where(Proposal.consultation_id == consultation_id, Proposal.status.in_(PUBLISHED))
-        .order_by(Proposal.id)
-    )
-    found = []
-    for proposal in published:
-        weighted = counts.get(proposal.id, VoteCounts())
-        found.append(ProposalResult(proposal, weighted, score(weighted)))
-    found.sort(key=lambda r: (-r.counts.votes, r.proposal.id))
-    return found
-
-
-# ------------------------------------------------------------------------ published results
-# At 1,000,000 votes a consultation's results take over a second to compute (the weighted sums,
-# then scoring 10,000 proposals), and everybody reads them at once when the consultation ends.
-# So pages and the API read them from the shared store: fresh for ``FRESH_FOR`` seconds, then
-# recomputed by one reader while the others are answered from the previous copy.
-FRESH_FOR = 60.0
-KEPT_FOR = 24 * 3600
-RECOMPUTE_LOCK = 120  # seconds: a reader that died while recomputing frees the others then
+# ---------------------------------------------------------------------------------- results
 
 
 class Published(NamedTuple):
@@ -217,28 +179,71 @@ class Published(NamedTuple):
     zone_probability: float
 
 
-def _published(item: ProposalResult) -> Published:
-    s = item.scores
-    return Published(
-        item.proposal.id,
-        item.counts.votes,
-        s.rates.agree,
-        s.rates.disagree,
-        s.rates.neutral,
-        (s.agree_interval.low, s.agree_interval.high),
-        (s.disagree_interval.low, s.disagree_interval.high),
-        (s.neutral_interval.low, s.neutral_interval.high),
-        s.top_score,
-        s.controversy,
-        s.rejection,
-        s.zone.value,
-        s.result,
-        s.zone_probability,
+def _published_ids(session: TenantSession, consultation_id: int) -> list[int]:
+    return list(
+        session.scalars(
+            select(Proposal.id).where(
+                Proposal.consultation_id == consultation_id, Proposal.status.in_(PUBLISHED)
+            )
+        )
     )
+
+
+def _publish(counts: Mapping[int, VoteCounts], proposal_ids: Iterable[int]) -> list[Published]:
+    """Each proposal's scores and zone on its counts, most voted first."""
+    rows = []
+    for proposal_id in proposal_ids:
+        weighted = counts.get(proposal_id, _NO_VOTES)
+        s = score(weighted)
+        rows.append(
+            Published(
+                proposal_id,
+                weighted.votes,
+                s.rates.agree,
+                s.rates.disagree,
+                s.rates.neutral,
+                (s.agree_interval.low, s.agree_interval.high),
+                (s.disagree_interval.low, s.disagree_interval.high),
+                (s.neutral_interval.low, s.neutral_interval.high),
+                s.top_score,
+                s.controversy,
+                s.rejection,
+                s.zone.value,
+                s.result,
+                s.zone_probability,
+            )
+        )
+    rows.sort(key=lambda row: (-row.votes, row.proposal_id))
+    return rows
+
+
+def results(session: TenantSession, consultation_id: int, segment: str = "all") -> list[Published]:
+    """Scores and zone of each published proposal in one segment, on weighted trusted counts,
+    computed now, most voted first."""
+    counts = weighted_counts(session, consultation_id, segment)
+    return _publish(counts, _published_ids(session, consultation_id))
+
+
+# ------------------------------------------------------------- results kept in the store
+# At 1,000,000 votes a consultation's results take over a second to compute (the weighted sums,
+# then scoring 10,000 proposals), and everybody reads them at once when the consultation ends.
+# So pages and the API read them from the shared store: fresh for ``FRESH_FOR`` seconds, then
+# recomputed by one reader while the others are answered from the previous copy.
+FRESH_FOR = 60.0
+KEPT_FOR = 24 * 3600
+RECOMPUTE_LOCK = 120  # seconds: a reader that died while recomputing frees the others then
 
 
 def _from_json(row: list) -> Published:
     return Published(*row[:5], *(tuple(interval) for interval in row[5:8]), *row[8:])
+
+
+def _key(session: TenantSession, consultation_id: int, segment: str) -> str:
+    return f"results:{session.tenant_id}:{consultation_id}:{segment}"
+
+
+def _keep(store: Store, key: str, rows: list[Published]) -> None:
+    store.set(key, json.dumps({"at": time.time(), "rows": rows}), ttl=KEPT_FOR)
 
 
 def published(
@@ -249,9 +254,9 @@ def published(
     *,
     fresh_for: float = FRESH_FOR,
 ) -> list[Published]:
-    """:func:`results` as plain values, most voted first, kept in ``store`` (see above)."""
+    """:func:`results`, kept in ``store`` (see above)."""
     check_segment(segment)
-    key = f"results:{session.tenant_id}:{consultation_id}:{segment}"
+    key = _key(session, consultation_id, segment)
     kept = store.get(key)
     if kept is not None:
         copy = json.loads(kept)
@@ -259,7 +264,7 @@ def published(
             key + ":computing", "1", ttl=RECOMPUTE_LOCK, only_new=True
         ):
             return [_from_json(row) for row in copy["rows"]]
-    rows = [_published(item) for item in results(session, consultation_id, segment)]
-    store.set(key, json.dumps({"at": time.time(), "rows": rows}), ttl=KEPT_FOR)
+    rows = results(session, consultation_id, segment)
+    _keep(store, key, rows)
     store.delete(key + ":computing")
     return rows
