@@ -639,6 +639,7 @@ def test_results_download_as_csv_once_published(world, database):
     assert overall["result"] == "consensus" and float(overall["agree"]) > 0.9
     assert (ids["a2"], "territory:rural") in by_segment  # every segment
     assert float(overall["agree_low"]) <= float(overall["agree"]) <= float(overall["agree_high"])
+    assert world.client("beta").get("/c/bilan/resultats.csv").status_code == 404  # alpha's
     # Not published yet (an open consultation): only its tenant's admins may download them.
     make_consultation(database, world.alpha_id, slug="ouverte")
     closed = world.client("alpha").get("/c/ouverte/resultats.csv")
