@@ -571,6 +571,7 @@ def test_results_wait_for_the_end_except_for_the_tenants_admins(world, alpha):
     )
     assert 'id="zone-consensus"' not in citizen
     admin = page_login(world.client("alpha"), "admin@alpha.test")
+    assert f'href="/c/{SLUG}/resultats"' in admin.get("/admin/").get_data(as_text=True)
     provisional = admin.get(f"/c/{SLUG}/resultats").get_data(as_text=True)
     assert "Résultats provisoires" in provisional and 'id="zone-consensus"' in provisional
     assert world.client("beta").get(f"/c/{SLUG}/resultats").status_code == 404
