@@ -220,8 +220,8 @@ def seed_consultation(
 
 
 def seed_demo(config: Config, port: int = 8000) -> list[str]:
-    """Idempotent: creates what is missing of the demo, with a progress bar; a line per tenant
-    and one for the operator, with the address it is served on (``port``)."""
+    """Idempotent: creates what is missing of the demo, with a progress bar; a line per tenant,
+    one for the operator and one for the moderator, with the address served on ``port``."""
     database = Database(config.database_url)
     lines = []
     with click.progressbar(

@@ -6,6 +6,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from pnyx.kernel.errors import Problem
+from pnyx.kernel.i18n import N_
 from pnyx.web.errors import problem_from_http, problem_response
 
 
@@ -28,14 +29,13 @@ class PnyxApi(Api):
                 m for msgs in errors.values() for m in (msgs if isinstance(msgs, list) else [msgs])
             ]
             if any("Invalid JSON" in str(m) for m in flat):
-                problem.code, problem.detail = "invalid_json", "The request body is not valid JSON."
+                problem.code = "invalid_json"
+                problem.detail = N_("The request body is not valid JSON.")
             elif any(m == "Unknown field." for m in flat):
-                problem.code, problem.detail = (
-                    "unknown_field",
-                    "The request has fields this endpoint does not know.",
-                )
+                problem.code = "unknown_field"
+                problem.detail = N_("The request has fields this endpoint does not know.")
             elif problem.status == 422:
-                problem.code, problem.detail = "validation_failed", "Some fields are invalid."
+                problem.code, problem.detail = "validation_failed", N_("Some fields are invalid.")
         return problem_response(problem)
 
 
