@@ -125,6 +125,10 @@ def test_citizen_journey(server, browser):
     # Vote on three cards, each with qualifications of its own key (htmx swaps the card).
     page.get_by_role("link", name="Voter sur les propositions").click()
     page.wait_for_url(f"**/c/{SLUG}/participer")
+    page.get_by_role("heading", name="Comment ça marche").wait_for()
+    axe.check(page, "sequence intro")
+    page.get_by_role("button", name="Commencer").click()
+    page.locator(".card-position", has_text="Carte 1 sur").wait_for()
     axe.check(page, "cards")
     choices = [
         ("D'accord", "Coup de cœur"),
@@ -139,7 +143,18 @@ def test_citizen_journey(server, browser):
         if index == 1:
             axe.check(page, "card qualifications")
         page.get_by_role("button", name="Suivante").click()
-        page.locator(".card-position", has_text=f"Carte {index + 1} sur").wait_for()
+        if index < len(choices):
+            page.locator(".card-position", has_text=f"Carte {index + 1} sur").wait_for()
+    # After three cards, what is unknown of an anonymous voter's segment is asked, once.
+    page.get_by_role("heading", name="Une question sur vous").wait_for()
+    page.get_by_label("Code postal").fill("350")
+    page.get_by_role("button", name="Enregistrer").click()
+    assert "5 chiffres" in page.locator("#postal_code-error").inner_text()
+    axe.check(page, "segment card with an error")
+    page.get_by_label("Année de naissance").fill("1990")
+    page.get_by_label("Code postal").fill("35000")
+    page.get_by_role("button", name="Enregistrer").click()
+    page.locator(".card-position", has_text="Carte 4 sur").wait_for()
 
     # Sign up: a malformed postal code is explained beside the field; what was typed stays.
     page.get_by_role("link", name="S'inscrire").first.click()

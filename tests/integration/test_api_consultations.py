@@ -496,3 +496,77 @@ def test_participants_of_a_large_consultation_are_a_shared_count(world, database
     assert read() == 3  # meanwhile, the last count
     with database.session(tenant_id=world.alpha_id) as s:
         assert service.count_participants(s, c.id) == 4
+
+
+def _raw_counts(database, tenant_id, proposal_id, segment):
+    from pnyx.consultations import votes
+
+    with database.session(tenant_id=tenant_id) as s:
+        return votes.counters(s, [proposal_id], segment)[proposal_id].counts(trusted=False)
+
+
+def test_an_anonymous_voter_gives_their_segment_and_earlier_votes_count_in_it(
+    world, setup, database
+):
+    from datetime import UTC, datetime
+
+    from pnyx.identity.participants import age_band
+
+    first, second, third = setup["alpha"]["accepted"]
+    alpha = world.alpha_id
+    problem(world.client("alpha").get("/api/v1/participants/me"), 401, "unauthorized")
+    client = world.client("alpha")
+    client.put(f"/api/v1/proposals/{first.id}/vote", json={"key": "agree"})
+    client.put(f"/api/v1/proposals/{second.id}/vote", json={"key": "neutral"})
+    me = client.get("/api/v1/participants/me").get_json()
+    assert me["email"] is None and me["territory"] == "unknown" and me["age_band"] == "unknown"
+
+    problem(
+        client.patch("/api/v1/participants/me", json={"postal_code": "3500"}),
+        422,
+        "invalid_postal_code",
+    )
+    assert _raw_counts(database, alpha, first.id, "territory:unknown")["agree"] == 1
+
+    placed = client.patch("/api/v1/participants/me", json={"postal_code": "35000"})
+    assert placed.status_code == 200 and placed.get_json()["territory"] == "urban"
+    assert _raw_counts(database, alpha, first.id, "territory:urban")["agree"] == 1
+    assert _raw_counts(database, alpha, first.id, "territory:unknown")["agree"] == 0
+    assert _raw_counts(database, alpha, second.id, "territory:urban")["neutral"] == 1
+    assert _raw_counts(database, alpha, first.id, "age:unknown")["agree"] == 1
+
+    client.patch("/api/v1/participants/me", json={"birth_year": 1990})
+    band = age_band(1990, datetime.now(UTC))
+    assert _raw_counts(database, alpha, first.id, f"age:{band}")["agree"] == 1
+    assert _raw_counts(database, alpha, first.id, "age:unknown")["agree"] == 0
+    assert _raw_counts(database, alpha, first.id, "all")["agree"] == 1
+
+    # Known already: a new postal code places the next votes, not the earlier ones.
+    moved = client.patch("/api/v1/participants/me", json={"postal_code": "22100"})
+    assert moved.get_json()["territory"] != "urban"
+    assert _raw_counts(database, alpha, first.id, "territory:urban")["agree"] == 1
+    client.put(f"/api/v1/proposals/{third.id}/vote", json={"key": "disagree"})
+    new_territory = f"territory:{moved.get_json()['territory']}"
+    assert _raw_counts(database, alpha, third.id, new_territory)["disagree"] == 1
+    # The other tenant's counters never moved.
+    beta_first = setup["beta"]["accepted"][0]
+    assert _raw_counts(database, world.beta_id, beta_first.id, "all")["agree"] == 0
+
+
+def test_signing_up_places_the_anonymous_votes_in_the_new_segment(world, setup, database):
+    p = setup["alpha"]["accepted"][0]
+    client = world.client("alpha")
+    client.put(f"/api/v1/proposals/{p.id}/vote", json={"key": "disagree"})
+    signed = client.post(
+        "/api/v1/participants",
+        json={
+            "email": "placed@alpha.test",
+            "password": "a-long-password",
+            "first_name": "Paul",
+            "birth_year": 1970,
+            "postal_code": "35000",
+        },
+    )
+    assert signed.status_code == 201, signed.get_json()
+    assert _raw_counts(database, world.alpha_id, p.id, "territory:urban")["disagree"] == 1
+    assert _raw_counts(database, world.alpha_id, p.id, "territory:unknown")["disagree"] == 0

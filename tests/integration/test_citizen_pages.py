@@ -239,10 +239,23 @@ def vote(
     return client.post(f"/c/{SLUG}/p/{proposal_id}/vote", data=data, headers=headers or {})
 
 
+def step(client, action, headers=None, **fields):
+    """One of the sequence's extra cards' buttons (start, segment, skip_segment, ...)."""
+    data = {"csrf_token": csrf(client), "action": action, **fields}
+    return client.post(f"/c/{SLUG}/participer", data=data, headers=headers or {})
+
+
+def card_key_of(page: str) -> str:
+    return re.search(r'name="card_key" value="([^"]+)"', page).group(1)
+
+
 def test_the_cards_vote_then_qualify_then_next_with_a_trusted_key(world, alpha, database):
     from pnyx.consultations.models import Vote
 
     client = world.client("alpha")
+    intro = client.get(f"/c/{SLUG}/participer").get_data(as_text=True)
+    assert "Comment ça marche" in intro and "Carte 1" not in intro
+    assert step(client, "start").status_code == 303
     first = client.get(f"/c/{SLUG}/participer").get_data(as_text=True)
     assert "Carte 1 sur 2" in first and "Il faut plus de trains le soir" in first
     card_key = re.search(r'name="card_key" value="([^"]+)"', first).group(1)
@@ -259,6 +272,87 @@ def test_the_cards_vote_then_qualify_then_next_with_a_trusted_key(world, alpha, 
     with database.session(tenant_id=world.alpha_id) as s:
         row = s.scalar(select(Vote).where(Vote.proposal_id == alpha["a1"]))
         assert row.key == "agree" and row.trusted is True and row.qualifications
+
+
+def test_a_sequence_asks_the_segment_invites_to_propose_and_ends(world, alpha, database):
+    from pnyx.consultations import votes
+    from pnyx.identity.models import Participant
+
+    client = world.client("alpha")
+    client.get(f"/c/{SLUG}/participer")
+    step(client, "start")
+    for proposal in ("a1", "a2"):
+        page = client.get(f"/c/{SLUG}/participer").get_data(as_text=True)
+        key = card_key_of(page)
+        assert vote(client, alpha[proposal], "agree", stage="qualify", card_key=key).status_code == 303
+
+    # The sequence is over: what is unknown of the voter's segment is asked once.
+    asked = client.get(f"/c/{SLUG}/participer").get_data(as_text=True)
+    assert "Une question sur vous" in asked
+    assert 'name="birth_year"' in asked and 'name="postal_code"' in asked
+    wrong = step(client, "segment", birth_year="1990", postal_code="350")
+    assert wrong.status_code == 422
+    page = wrong.get_data(as_text=True)
+    assert "5 chiffres" in field_error(page, "postal_code")
+    assert 'value="1990"' in page and 'value="350"' in page
+    with database.session(tenant_id=world.alpha_id) as s:
+        assert s.scalar(select(Participant.birth_year).order_by(Participant.id.desc())) is None
+    assert step(client, "segment", birth_year="1990", postal_code="35000").status_code == 303
+    with database.session(tenant_id=world.alpha_id) as s:
+        urban = votes.counters(s, [alpha["a1"], alpha["a2"]], "territory:urban")
+        assert [row.counts(trusted=True)["agree"] for row in urban.values()] == [1, 1]
+
+    invited = client.get(f"/c/{SLUG}/participer").get_data(as_text=True)
+    assert "Vous avez une idée" in invited and "Il faut…" in invited
+    assert step(client, "skip_invite").status_code == 303
+    end = client.get(f"/c/{SLUG}/participer").get_data(as_text=True)
+    assert "Merci" in end and "Propositions votées dans cette série : 2" in end
+    assert f"http://alpha.pnyx.test/c/{SLUG}" in end and "Une question sur vous" not in end
+    step(client, "continue")
+    after = client.get(f"/c/{SLUG}/participer").get_data(as_text=True)
+    assert "Vous avez voté sur toutes les propositions" in after
+
+
+def test_the_invitation_leads_to_the_propose_page_and_skipping_the_segment_is_final(
+    world, alpha
+):
+    client = world.client("alpha")
+    step(client, "start")
+    page = client.get(f"/c/{SLUG}/participer").get_data(as_text=True)
+    vote(client, alpha["a1"], "neutral", stage="qualify", card_key=card_key_of(page))
+    page = client.get(f"/c/{SLUG}/participer").get_data(as_text=True)
+    vote(client, alpha["a2"], "neutral", stage="qualify", card_key=card_key_of(page))
+    skipped = step(client, "skip_segment", headers={"HX-Request": "true"})
+    body = skipped.get_data(as_text=True)
+    assert skipped.status_code == 200 and body.lstrip().startswith('<div id="card"')
+    assert "Vous avez une idée" in body
+    gone = step(client, "propose")
+    assert gone.status_code == 303 and gone.headers["Location"].endswith(f"/c/{SLUG}/proposer")
+    end = client.get(f"/c/{SLUG}/participer").get_data(as_text=True)
+    assert "Merci" in end and "Une question sur vous" not in end
+    assert step(client, "dance").status_code == 422
+
+
+def test_a_signed_up_voter_is_not_asked_their_segment(world, alpha):
+    client = world.client("alpha")
+    signed = client.post(
+        "/inscription",
+        data={
+            "csrf_token": csrf(client),
+            "email": "placed@alpha.test",
+            "password": "long-enough-password",
+            "first_name": "Lou",
+            "birth_year": "1980",
+            "postal_code": "56000",
+        },
+    )
+    assert signed.status_code == 303
+    step(client, "start")
+    for _ in range(2):
+        page = client.get(f"/c/{SLUG}/participer").get_data(as_text=True)
+        match = re.search(r"/p/(\d+)/vote", page)
+        vote(client, int(match.group(1)), "agree", stage="qualify", card_key=card_key_of(page))
+    assert "Vous avez une idée" in client.get(f"/c/{SLUG}/participer").get_data(as_text=True)
 
 
 def test_htmx_vote_answers_the_card_alone(world, alpha):

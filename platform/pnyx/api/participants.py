@@ -9,12 +9,17 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from pnyx.consultations import votes
 from pnyx.identity.accounts import signup
+from pnyx.identity.models import Account, Participant
 from pnyx.identity.participants import age_band, update_profile
 from pnyx.identity.service import issue_token, principal_of
+from pnyx.kernel.errors import Forbidden
+from pnyx.kernel.i18n import N_
 from pnyx.moderation import integrity
 from pnyx.web.context import (
     current_participant,
+    current_principal,
     db,
     kernel,
     log_in,
@@ -89,6 +94,7 @@ class Participants(MethodView):
         account, participant = signup(
             session, **data, now=datetime.now(UTC), anonymous=current_participant()
         )
+        votes.place_earlier_votes(session, participant)
         session.commit()
         principal = principal_of(account)
         log_in(principal)
@@ -103,21 +109,36 @@ class Participants(MethodView):
 class Me(MethodView):
     @blp.response(200, ProfileSchema)
     def get(self):
-        """My profile (and the segment my votes count in)."""
-        principal = require_principal()
-        from pnyx.identity.models import Account
+        """My profile (and the segment my votes count in).
 
-        return _profile(current_participant(create=True), db().get(Account, principal.id))
+        An anonymous voter (the session cookie) has one too, without e-mail or first name.
+        """
+        participant, account = _me(create=False)
+        return _profile(participant, account)
 
     @blp.arguments(ProfilePatchSchema())
     @blp.response(200, ProfileSchema)
     def patch(self, data):
-        """Update year of birth and/or postal code."""
-        principal = require_principal()
-        from pnyx.identity.models import Account
+        """Give or update year of birth and/or postal code.
 
-        participant = update_profile(
-            db(), current_participant(create=True), datetime.now(UTC), **data
-        )
+        Anonymous voters may give them too. The votes cast while they were unknown then count
+        in the segment they place the voter in.
+        """
+        participant, account = _me(create=True)
+        update_profile(db(), participant, datetime.now(UTC), **data)
+        votes.place_earlier_votes(db(), participant)
         db().commit()
-        return _profile(participant, db().get(Account, principal.id))
+        return _profile(participant, account)
+
+
+def _me(*, create: bool) -> tuple[Participant, Account | None]:
+    """The caller's participant and account: a citizen's, or an anonymous session's (created
+    on ``create``). Staff have no participant: 403."""
+    principal = current_principal()
+    if principal is not None and principal.is_staff:
+        raise Forbidden(N_("Your role does not allow this."), code="forbidden")
+    participant = current_participant(create=create)
+    if participant is None:
+        require_principal()
+    account = db().get(Account, principal.id) if principal is not None else None
+    return participant, account

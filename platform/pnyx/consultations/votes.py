@@ -23,6 +23,7 @@ from sqlalchemy import (
     TextClause,
     column,
     delete,
+    or_,
     select,
     text,
     update,
@@ -437,6 +438,57 @@ def remove(
     _apply(session, proposal_id, old, {})
     _announce(session, consultation, proposal_id)
     return VoteState(proposal_id, None, (), False, True)
+
+
+def place_earlier_votes(session: TenantSession, voter: Participant) -> int:
+    """Once a participant has told their postal code or year of birth, the votes they cast while
+    it was unknown move from the "unknown" segment to theirs; returns how many moved.
+
+    Only what was unknown is filled in: a vote keeps the territory and age band it was cast
+    with (someone who moves house does not move their past votes). The age band is the one of
+    the vote's own date. Counters move with the votes, under the votes' row locks, as a changed
+    vote's do (:func:`cast`).
+    """
+    territory = voter.territory or "unknown"
+    if territory == "unknown" and voter.birth_year is None:
+        return 0
+    unknown = []
+    if territory != "unknown":
+        unknown.append(Vote.territory == "unknown")
+    if voter.birth_year is not None:
+        unknown.append(Vote.age_band == "unknown")
+    earlier = session.scalars(
+        select(Vote)
+        .where(Vote.participant_id == voter.id, or_(*unknown))
+        .order_by(Vote.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    moved: set[tuple[_ConsultationRef, int]] = set()
+    for vote in earlier:
+        old = _contributions(
+            vote.key, vote.qualifications, vote.trusted, vote.territory, vote.age_band
+        )
+        if vote.territory == "unknown":
+            vote.territory = territory
+        if vote.age_band == "unknown":
+            vote.age_band = age_band(voter.birth_year, vote.created_at)
+        new = _contributions(
+            vote.key, vote.qualifications, vote.trusted, vote.territory, vote.age_band
+        )
+        session.flush()
+        _apply(session, vote.proposal_id, old, new)
+        moved.add((_ConsultationRef(vote.consultation_id, vote.tenant_id), vote.proposal_id))
+    for consultation, proposal_id in sorted(moved):
+        _announce(session, consultation, proposal_id)
+    return len(earlier)
+
+
+class _ConsultationRef(NamedTuple):
+    """What :func:`_announce` needs of a consultation."""
+
+    id: int
+    tenant_id: int
 
 
 def votes_of(

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from flask import session as cookie_session
 from flask_babel import gettext as _
 
+from pnyx.consultations import votes
 from pnyx.consultations.privacy import export_account
 from pnyx.identity import accounts, participants, privacy, recovery
 from pnyx.identity.models import Account
@@ -37,7 +38,7 @@ def signup():
             integrity.check(
                 kernel().store, "signup", tenant_id=require_tenant().id, ip=request.remote_addr
             )
-            account, _participant = accounts.signup(
+            account, participant = accounts.signup(
                 db(),
                 email=form["email"],
                 password=request.form.get("password", ""),
@@ -47,6 +48,7 @@ def signup():
                 now=now(),
                 anonymous=current_participant(),
             )
+            votes.place_earlier_votes(db(), participant)
         except Problem as exc:  # Invalid per field; Conflict when the e-mail is registered
             db().rollback()
             errors, status = field_errors(exc), exc.status
@@ -94,6 +96,7 @@ def profile():
                 birth_year=form["birth_year"],
                 postal_code=form["postal_code"],
             )
+            votes.place_earlier_votes(db(), participant)
         except Invalid as exc:
             db().rollback()
             errors, status = field_errors(exc), exc.status

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import NamedTuple
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from flask import session as cookie_session
@@ -18,6 +19,7 @@ from pnyx.consultations.models import (
     Proposal,
     ProposalStatus,
 )
+from pnyx.identity import participants
 from pnyx.kernel.errors import Invalid, NotFound, Problem
 from pnyx.kernel.i18n import N_
 from pnyx.moderation import integrity
@@ -77,36 +79,84 @@ def consultation_home(slug: str):
 
 
 # -- the cards ("participer") --------------------------------------------------------------
-# The sequence comes from the rotation service; the page shows one card at a time and keeps
-# the sequence (proposal ids and their card keys) in the host-only session cookie.
+# Make.org's sequence: an introduction for a voter new to the consultation, then the proposal
+# cards the rotation service chose (vote, qualify, next); on the way, a card asking what is
+# still unknown of the voter's segment (once per session) and one inviting them to propose;
+# at the end, a closing card (more proposals, propose, sign up, share, results). The sequence
+# (proposal ids and card keys) and what the voter did with its extra cards are kept in the
+# host-only session cookie.
+
+ASK_SEGMENT_AFTER = 3  # proposal cards voted on before the segment card
+INVITE_AFTER = 6  # ... before the invitation to propose
+_STEP_ACTIONS = {"start", "segment", "skip_segment", "propose", "skip_invite", "continue"}
 
 
-def _deck(consultation: Consultation, voter) -> tuple[Proposal | None, int, int, str | None]:
-    """(next proposal to vote on, its number, the number of cards, its card key)."""
-    if voter is None:
-        return None, 0, 0, None
-    voted = rotation.voted_ids(db(), consultation.id, voter)
+class Step(NamedTuple):
+    """Where a voter is in the sequence: the card to show and the progress."""
+
+    kind: str  # intro | proposal | segment | invite | end | empty
+    proposal: Proposal | None = None
+    card_key: str | None = None
+    number: int = 0  # the proposal card's number (proposal), else how many were voted on
+    total: int = 0  # proposal cards in the sequence
+
+
+def _sequence_state(consultation: Consultation, voter) -> dict | None:
     state = cookie_session.get("sequence")
     if isinstance(state, dict) and state.get("c") == consultation.id and state.get("v") == voter.id:
-        deck = [(int(pid), str(key)) for pid, key in state.get("cards", [])]
-        for index, (pid, key) in enumerate(deck):
-            if pid in voted:
-                continue
-            proposal = db().get(Proposal, pid)
-            if proposal is not None and proposal.status == ProposalStatus.accepted:
-                return proposal, index + 1, len(deck), key
+        return state
+    return None
+
+
+def _new_sequence(consultation: Consultation, voter) -> dict | None:
     served = rotation.sequence(
         db(), kernel().store, kernel().signer, consultation, voter, now=now()
     )
     if not served:
         cookie_session.pop("sequence", None)
-        return None, 0, 0, None
-    cookie_session["sequence"] = {
+        return None
+    state = {
         "c": consultation.id,
         "v": voter.id,
         "cards": [[card.proposal.id, card.card_key] for card in served],
     }
-    return served[0].proposal, 1, len(served), served[0].card_key
+    cookie_session["sequence"] = state
+    return state
+
+
+def _segment_unknown(voter) -> bool:
+    return voter.birth_year is None or voter.territory in (None, "unknown")
+
+
+def _step(consultation: Consultation, voter) -> Step:
+    """The voter's next card in their sequence (a new sequence once one is over and they ask
+    for more, or when they come back to another consultation)."""
+    if voter is None:
+        return Step("empty")
+    voted = rotation.voted_ids(db(), consultation.id, voter)
+    state = _sequence_state(consultation, voter)
+    if state is None:
+        if not voted:
+            return Step("intro")
+        state = _new_sequence(consultation, voter)
+        if state is None:
+            return Step("empty")
+    deck = [(int(pid), str(key)) for pid, key in state.get("cards", [])]
+    done = sum(pid in voted for pid, _key in deck)
+    following = None
+    for index, (pid, key) in enumerate(deck):
+        if pid in voted:
+            continue
+        proposal = db().get(Proposal, pid)
+        if proposal is not None and proposal.status == ProposalStatus.accepted:
+            following = Step("proposal", proposal, key, index + 1, len(deck))
+            break
+    asked = cookie_session.get("segment_asked") or not _segment_unknown(voter)
+    if done and (following is None or done >= ASK_SEGMENT_AFTER) and not asked:
+        return Step("segment", number=done, total=len(deck))
+    if done and (following is None or done >= INVITE_AFTER) and not state.get("invited"):
+        return Step("invite", number=done, total=len(deck))
+    return following or Step("end", number=done, total=len(deck))
 
 
 def _card(
@@ -138,6 +188,7 @@ def _card(
         state = "voted" if vote is not None and place == "proposal" else "vote"
     key = key or (vote.key if vote else None)
     return {
+        "kind": "proposal" if proposal is not None else "empty",
         "consultation": consultation,
         "proposal": proposal,
         "place": place,
@@ -157,24 +208,99 @@ def _card(
     }
 
 
+def _step_card(consultation: Consultation, voter, step: Step, **extra) -> dict:
+    """The card of a step of the sequence (see :func:`_card` for a proposal's)."""
+    if step.kind == "proposal":
+        return _card(
+            consultation,
+            step.proposal,
+            voter,
+            place="participer",
+            position=(step.number, step.total),
+            card_key=step.card_key,
+            **extra,
+        )
+    return {
+        "kind": step.kind,
+        "consultation": consultation,
+        "proposal": None,
+        "place": "participer",
+        "position": (step.number, step.total) if step.total else None,
+        "voted": step.number,
+        "ask_birth_year": voter is not None and voter.birth_year is None,
+        "ask_postal_code": voter is not None and voter.territory in (None, "unknown"),
+        "share_url": request.url_root.rstrip("/")
+        + url_for(".consultation_home", slug=consultation.slug),
+        "form": {},
+        "errors": {},
+        "message": None,
+        **extra,
+    }
+
+
 @blp.route("/c/<slug>/participer")
 def participate(slug: str):
     consultation = load_consultation(slug)
     status = consultation.status_at(now())
     voter = current_participant(create=status == "open")
     db().commit()
-    proposal, number, total, card_key = _deck(consultation, voter)
-    card = _card(
-        consultation,
-        proposal,
-        voter,
-        place="participer",
-        position=(number, total),
-        card_key=card_key,
-    )
+    card = _step_card(consultation, voter, _step(consultation, voter))
     return render_template(
         "consultation/participate.html", consultation=consultation, status=status, card=card
     )
+
+
+@blp.route("/c/<slug>/participer", methods=["POST"])
+def sequence_step(slug: str):
+    """The sequence's extra cards: start, give or skip one's segment, go and propose or keep
+    voting, and more proposals once a sequence is over."""
+    consultation = load_consultation(slug)
+    action = request.form.get("action", "")
+    if action not in _STEP_ACTIONS:
+        raise Invalid(N_("Unknown step of the sequence."), code="unknown_step")
+    voter = current_participant(create=True)
+    db().commit()
+    if action in ("start", "continue"):
+        if consultation.status_at(now()) == "open":
+            _new_sequence(consultation, voter)
+    elif action == "skip_segment":
+        cookie_session["segment_asked"] = True
+    elif action == "segment":
+        form = {name: request.form.get(name, "")[:20] for name in ("birth_year", "postal_code")}
+        try:
+            participants.update_profile(
+                db(),
+                voter,
+                now(),
+                birth_year=form["birth_year"],
+                postal_code=form["postal_code"],
+            )
+            votes.place_earlier_votes(db(), voter)
+        except Invalid as exc:
+            db().rollback()
+            step = _step(consultation, voter)
+            step = step._replace(kind="segment", proposal=None, card_key=None)
+            card = _step_card(
+                consultation,
+                voter,
+                step,
+                form=form,
+                errors=field_errors(exc),
+                message=say(exc.detail),
+            )
+            return _card_page(consultation, card, exc.status)
+        db().commit()
+        cookie_session["segment_asked"] = True
+    elif action in ("propose", "skip_invite"):
+        state = _sequence_state(consultation, voter)
+        if state is not None:
+            cookie_session["sequence"] = {**state, "invited": True}
+        if action == "propose":
+            return redirect(url_for(".propose", slug=slug), 303)
+    if not is_htmx():
+        return redirect(url_for(".participate", slug=slug), 303)
+    card = _step_card(consultation, voter, _step(consultation, voter))
+    return render_template("consultation/_card.html", card=card)
 
 
 @blp.route("/c/<slug>/p/<int:proposal_id>/vote", methods=["POST"])
@@ -242,22 +368,13 @@ def vote(slug: str, proposal_id: int):
             consultation, proposal, voter, place=place, state="qualify", key=key, card_key=card_key
         )
         if place == "participer":
-            _, number, total, _key = _deck(consultation, voter)
-            card["position"] = (max(number - 1, 1), total)
+            card["position"] = _position(consultation, voter, proposal.id)
         return _card_response(consultation, proposal, card, 200)
     # Qualified: on to the next card (or back to the proposal, now showing the vote).
     if place == "participer":
         if not is_htmx():
             return redirect(url_for(".participate", slug=slug), 303)
-        following, number, total, following_key = _deck(consultation, voter)
-        card = _card(
-            consultation,
-            following,
-            voter,
-            place=place,
-            position=(number, total),
-            card_key=following_key,
-        )
+        card = _step_card(consultation, voter, _step(consultation, voter))
         return render_template("consultation/_card.html", card=card)
     if not is_htmx():
         return redirect(url_for(".proposal_page", slug=slug, proposal_id=proposal.id), 303)
@@ -266,18 +383,29 @@ def vote(slug: str, proposal_id: int):
 
 
 def _card_response(consultation: Consultation, proposal: Proposal, card: dict, status: int):
+    if card["place"] == "participer" or is_htmx():
+        return _card_page(consultation, card, status)
+    return _proposal_page(consultation, proposal, card), status
+
+
+def _card_page(consultation: Consultation, card: dict, status: int):
+    """The card alone for htmx, else the whole "participer" page around it."""
     if is_htmx():
         return render_template("consultation/_card.html", card=card), status
-    if card["place"] == "participer":
-        page = render_template(
-            "consultation/participate.html",
-            consultation=consultation,
-            status=consultation.status_at(now()),
-            card=card,
-        )
-    else:
-        page = _proposal_page(consultation, proposal, card)
+    page = render_template(
+        "consultation/participate.html",
+        consultation=consultation,
+        status=consultation.status_at(now()),
+        card=card,
+    )
     return page, status
+
+
+def _position(consultation: Consultation, voter, proposal_id: int) -> tuple[int, int] | None:
+    """The proposal's place in the voter's sequence: (its number, the number of cards)."""
+    state = _sequence_state(consultation, voter) or {}
+    ids = [int(pid) for pid, _key in state.get("cards", [])]
+    return (ids.index(proposal_id) + 1, len(ids)) if proposal_id in ids else None
 
 
 # -- one proposal ----------------------------------------------------------------------------

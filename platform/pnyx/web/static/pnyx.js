@@ -18,7 +18,11 @@
   document.addEventListener("DOMContentLoaded", function () { counters(document); });
   document.addEventListener("htmx:afterSwap", function (e) {
     counters(e.target);
-    var heading = e.target.querySelector && e.target.querySelector(".proposal-text");
-    if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus(); }
+    if (!e.target.querySelector) return;
+    // Focus follows the new card: its first field in error, else its proposal or its heading.
+    var invalid = e.target.querySelector('[aria-invalid="true"]');
+    var heading = e.target.querySelector(".proposal-text") || e.target.querySelector("h2");
+    if (invalid) { invalid.focus(); }
+    else if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus(); }
   });
 })();
