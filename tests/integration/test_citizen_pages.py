@@ -284,7 +284,9 @@ def test_a_sequence_asks_the_segment_invites_to_propose_and_ends(world, alpha, d
     for proposal in ("a1", "a2"):
         page = client.get(f"/c/{SLUG}/participer").get_data(as_text=True)
         key = card_key_of(page)
-        assert vote(client, alpha[proposal], "agree", stage="qualify", card_key=key).status_code == 303
+        assert (
+            vote(client, alpha[proposal], "agree", stage="qualify", card_key=key).status_code == 303
+        )
 
     # The sequence is over: what is unknown of the voter's segment is asked once.
     asked = client.get(f"/c/{SLUG}/participer").get_data(as_text=True)
@@ -313,9 +315,7 @@ def test_a_sequence_asks_the_segment_invites_to_propose_and_ends(world, alpha, d
     assert "Vous avez voté sur toutes les propositions" in after
 
 
-def test_the_invitation_leads_to_the_propose_page_and_skipping_the_segment_is_final(
-    world, alpha
-):
+def test_the_invitation_leads_to_the_propose_page_and_skipping_the_segment_is_final(world, alpha):
     client = world.client("alpha")
     step(client, "start")
     page = client.get(f"/c/{SLUG}/participer").get_data(as_text=True)
