@@ -14,6 +14,7 @@ from pnyx.consultations import proposals, service
 from pnyx.consultations.models import SEGMENTS
 from pnyx.moderation import integrity
 from pnyx.results import service as results_service
+from pnyx.results.groups import MIN_VOTES
 from pnyx.web.context import current_principal, db, kernel, require_principal, require_tenant
 
 blp = Blueprint(
@@ -65,7 +66,46 @@ class ProposalResultSchema(Schema):
 class ResultsSchema(Schema):
     consultation_id = fields.Integer()
     segment = fields.String()
+    provisional = fields.Boolean(
+        metadata={"description": "shown before the end, to the tenant's admins only"}
+    )
     proposals = fields.List(fields.Nested(ProposalResultSchema))
+
+
+class GroupRatesSchema(Schema):
+    proposal_id = fields.Integer()
+    content = fields.String()
+    consensus = fields.Float(
+        metadata={"description": "group-informed consensus: the product of the groups' agree rates"}
+    )
+    division = fields.Float(metadata={"description": "most agreeing group's rate minus least's"})
+    agree = fields.List(fields.Float(), metadata={"description": "per group, in label order"})
+    votes = fields.List(fields.Integer(), metadata={"description": "per group, in label order"})
+
+
+class DistinctiveSchema(Schema):
+    proposal_id = fields.Integer()
+    content = fields.String()
+    agree = fields.Float(metadata={"description": "the group's agree rate"})
+    others_agree = fields.Float(metadata={"description": "the other voters' agree rate"})
+
+
+class OpinionGroupSchema(Schema):
+    label = fields.String()
+    voters = fields.Integer()
+    share = fields.Float()
+    distinctive = fields.List(fields.Nested(DistinctiveSchema))
+
+
+class OpinionGroupsSchema(Schema):
+    consultation_id = fields.Integer()
+    provisional = fields.Boolean()
+    placed = fields.Integer(metadata={"description": "voters placed in a group"})
+    min_votes = fields.Integer(metadata={"description": "votes a voter needs to be placed"})
+    silhouette = fields.Float(metadata={"description": "how well apart the groups are, -1 to 1"})
+    groups = fields.List(fields.Nested(OpinionGroupSchema))
+    consensus = fields.List(fields.Nested(GroupRatesSchema))
+    division = fields.List(fields.Nested(GroupRatesSchema))
 
 
 def _interval(interval: tuple[float, float]) -> dict:
@@ -100,14 +140,74 @@ class Results(MethodView):
         """Each published proposal's scores and zone in a segment (``all``,
         ``territory:rural``, ``age:25_34``, …), on trusted votes weighted by the voter's
         history, each flagged lockstep group counting as one voice. ``result`` is the zone once
-        certain at 95 %, else ``needs_more_votes``. Recomputed at most once a minute."""
+        certain at 95 %, else ``needs_more_votes``. Recomputed at most once a minute.
+
+        Published when the consultation ends (``results_not_published`` before); its tenant's
+        admins see them before, as provisional."""
+        shown = _require_published()
         found = results_service.published(db(), kernel().store, g.consultation.id, args["segment"])
         contents = proposals.contents(db(), [item.proposal_id for item in found])
         return {
             "consultation_id": g.consultation.id,
             "segment": args["segment"],
+            "provisional": shown.provisional,
             "proposals": [_result(item, contents.get(item.proposal_id, "")) for item in found],
         }
+
+
+@blp.route("/<int:consultation_id>/results/groups")
+class OpinionGroups(MethodView):
+    @blp.response(200, OpinionGroupsSchema)
+    def get(self, consultation_id):
+        """Opinion groups: voters who vote alike (principal components of the trusted votes,
+        then k-means, as Polis), what every group agrees on (group-informed consensus), what
+        divides them, and what each group agrees with more than the others. Members of flagged
+        lockstep groups are left out. Published as the results are."""
+        shown = _require_published()
+        found = results_service.kept_opinion_groups(db(), kernel().store, g.consultation.id)
+        named = [item.proposal_id for item in found.consensus + found.division]
+        named += [pid for group in found.groups for pid, _rate, _others in group.distinctive]
+        contents = proposals.contents(db(), named)
+
+        def rates(item) -> dict:
+            return {
+                **item._asdict(),
+                "content": contents.get(item.proposal_id, ""),
+                "consensus": round(item.consensus, 4),
+                "division": round(item.division, 4),
+                "agree": [round(rate, 4) for rate in item.agree],
+            }
+
+        return {
+            "consultation_id": g.consultation.id,
+            "provisional": shown.provisional,
+            "placed": found.placed,
+            "min_votes": MIN_VOTES,
+            "silhouette": round(found.silhouette, 4),
+            "groups": [
+                {
+                    "label": group.label,
+                    "voters": group.voters,
+                    "share": round(group.share, 4),
+                    "distinctive": [
+                        {
+                            "proposal_id": pid,
+                            "content": contents.get(pid, ""),
+                            "agree": round(rate, 4),
+                            "others_agree": round(others, 4),
+                        }
+                        for pid, rate, others in group.distinctive
+                    ],
+                }
+                for group in found.groups
+            ],
+            "consensus": [rates(item) for item in found.consensus],
+            "division": [rates(item) for item in found.division],
+        }
+
+
+def _require_published() -> results_service.Publication:
+    return results_service.require_published(g.consultation, current_principal(), datetime.now(UTC))
 
 
 class SharedVoteSchema(Schema):

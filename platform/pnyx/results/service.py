@@ -14,8 +14,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Hashable, Iterable, Mapping
+from datetime import datetime
 from typing import NamedTuple
 
+import numpy as np
 from sqlalchemy import Float, case, cast, func, select
 
 from pnyx.consultations.models import (
@@ -26,12 +28,13 @@ from pnyx.consultations.models import (
     Vote,
 )
 from pnyx.kernel.db import TenantSession
-from pnyx.kernel.errors import Invalid
+from pnyx.kernel.errors import Invalid, NotFound
 from pnyx.kernel.i18n import N_
 from pnyx.kernel.store import Store
 from pnyx.moderation.integrity_models import GroupStatus, LockstepGroupRecord, LockstepMember
 from pnyx.moderation.lockstep import history_weight
 
+from . import groups
 from .scores import API_NAMES, VOTE_KEYS, VoteCounts, score
 
 HISTORY_FULL_AT = 20
@@ -224,6 +227,30 @@ def results(session: TenantSession, consultation_id: int, segment: str = "all") 
     return _publish(counts, _published_ids(session, consultation_id))
 
 
+# ------------------------------------------------------------------------------ publication
+# Published when the consultation ends: results shown while votes are still cast would sway
+# them (voters follow a visible majority). Its tenant's admins see them before, as provisional.
+
+
+class Publication(NamedTuple):
+    shown: bool
+    provisional: bool  # shown before the end (to the tenant's admins)
+
+
+def publication(consultation, principal, now: datetime) -> Publication:
+    """Whether ``principal`` (None: a visitor) may see the consultation's results at ``now``."""
+    finished = consultation.status_at(now) == "finished"
+    provisional = not finished and principal is not None and principal.has_role("tenant_admin")
+    return Publication(finished or provisional, provisional)
+
+
+def require_published(consultation, principal, now: datetime) -> Publication:
+    shown = publication(consultation, principal, now)
+    if not shown.shown:
+        raise NotFound(N_("The results are not published yet."), code="results_not_published")
+    return shown
+
+
 # ------------------------------------------------------------- results kept in the store
 # At 1,000,000 votes a consultation's results take over a second to compute (the weighted sums,
 # then scoring 10,000 proposals), and everybody reads them at once when the consultation ends.
@@ -242,8 +269,20 @@ def _key(session: TenantSession, consultation_id: int, segment: str) -> str:
     return f"results:{session.tenant_id}:{consultation_id}:{segment}"
 
 
-def _keep(store: Store, key: str, rows: list[Published]) -> None:
-    store.set(key, json.dumps({"at": time.time(), "rows": rows}), ttl=KEPT_FOR)
+def _kept(store: Store, key: str, compute, decode, fresh_for: float):
+    """``compute()``, kept in ``store`` under ``key`` as JSON (see above); ``decode`` turns
+    the JSON copy back into what ``compute`` returns."""
+    kept = store.get(key)
+    if kept is not None:
+        copy = json.loads(kept)
+        if time.time() - copy["at"] < fresh_for or not store.set(
+            key + ":computing", "1", ttl=RECOMPUTE_LOCK, only_new=True
+        ):
+            return decode(copy["rows"])
+    value = compute()
+    store.set(key, json.dumps({"at": time.time(), "rows": value}), ttl=KEPT_FOR)
+    store.delete(key + ":computing")
+    return value
 
 
 def published(
@@ -256,15 +295,63 @@ def published(
 ) -> list[Published]:
     """:func:`results`, kept in ``store`` (see above)."""
     check_segment(segment)
-    key = _key(session, consultation_id, segment)
-    kept = store.get(key)
-    if kept is not None:
-        copy = json.loads(kept)
-        if time.time() - copy["at"] < fresh_for or not store.set(
-            key + ":computing", "1", ttl=RECOMPUTE_LOCK, only_new=True
-        ):
-            return [_from_json(row) for row in copy["rows"]]
-    rows = results(session, consultation_id, segment)
-    _keep(store, key, rows)
-    store.delete(key + ":computing")
-    return rows
+    return _kept(
+        store,
+        _key(session, consultation_id, segment),
+        lambda: results(session, consultation_id, segment),
+        lambda rows: [_from_json(row) for row in rows],
+        fresh_for,
+    )
+
+
+# ------------------------------------------------------------------------- opinion groups
+
+
+def _group_votes(session: TenantSession, consultation_id: int):
+    """The consultation's trusted votes on its published proposals as arrays (voter, proposal,
+    +1 agree / −1 disagree / 0 neutral), without the members of flagged lockstep groups (a
+    coordinated group would show up as an opinion group of its own)."""
+    flagged = (
+        select(LockstepMember.participant_id)
+        .join(LockstepGroupRecord, LockstepGroupRecord.id == LockstepMember.group_id)
+        .where(
+            LockstepMember.consultation_id == consultation_id,
+            LockstepGroupRecord.status == GroupStatus.flagged.value,
+        )
+    )
+    value = case((Vote.key == "agree", 1), (Vote.key == "disagree", -1), else_=0)
+    rows = session.execute(
+        select(Vote.participant_id, Vote.proposal_id, value)
+        .join(Proposal, Proposal.id == Vote.proposal_id)
+        .where(
+            Vote.consultation_id == consultation_id,
+            Vote.trusted.is_(True),
+            Proposal.status.in_(PUBLISHED),
+            Vote.participant_id.not_in(flagged),
+        )
+    ).all()
+    if not rows:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    voters, proposals, values = (
+        np.array(column, dtype=np.int64) for column in zip(*rows, strict=True)
+    )
+    return voters, proposals, values
+
+
+def opinion_groups(session: TenantSession, consultation_id: int) -> groups.OpinionGroups:
+    """The consultation's opinion groups (:mod:`pnyx.results.groups`), computed now."""
+    return groups.find_groups(*_group_votes(session, consultation_id))
+
+
+def kept_opinion_groups(
+    session: TenantSession, store: Store, consultation_id: int, *, fresh_for: float = FRESH_FOR
+) -> groups.OpinionGroups:
+    """:func:`opinion_groups`, kept in ``store`` as the results are."""
+    return _kept(
+        store,
+        _key(session, consultation_id, "groups"),
+        lambda: opinion_groups(session, consultation_id),
+        groups.from_json,
+        fresh_for,
+    )

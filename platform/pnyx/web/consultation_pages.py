@@ -24,6 +24,7 @@ from pnyx.kernel.errors import Invalid, NotFound, Problem
 from pnyx.kernel.i18n import N_
 from pnyx.moderation import integrity
 from pnyx.results import service as results_service
+from pnyx.results.groups import MIN_VOTES as MIN_GROUP_VOTES
 from pnyx.rotation import service as rotation
 
 from .context import (
@@ -546,8 +547,8 @@ def explore(slug: str):
 
 
 # -- results ---------------------------------------------------------------------------------
-# Published when the consultation ends: results shown while votes are still cast would sway
-# them (voters follow a visible majority). Its tenant's admins see them before, as provisional.
+# Shown once published (``results_service.publication``): each zone's proposals, those that
+# need more votes, and the opinion groups.
 
 ZONES = ("consensus", "controversy", "rejection", "limbo")
 SHOWN_PER_ZONE = 50
@@ -559,12 +560,8 @@ _ZONE_ORDER = {  # within a zone, the most telling first
 }
 
 
-def _results_shown(consultation: Consultation) -> tuple[bool, bool]:
-    """(shown, provisional): after the end to everyone, before it to the tenant's admins."""
-    principal = current_principal()
-    finished = consultation.status_at(now()) == "finished"
-    provisional = not finished and principal is not None and principal.has_role("tenant_admin")
-    return finished or provisional, provisional
+def _results_shown(consultation: Consultation) -> results_service.Publication:
+    return results_service.publication(consultation, current_principal(), now())
 
 
 @blp.route("/c/<slug>/resultats")
@@ -596,6 +593,12 @@ def results_page(slug: str):
         items.sort(key=_ZONE_ORDER[zone])
         shown += items[:SHOWN_PER_ZONE]
     shown += undecided[:SHOWN_PER_ZONE]
+    named = [item.proposal_id for item in shown]
+    groups = None
+    if segment == "all":  # opinion groups are found among all voters
+        groups = results_service.kept_opinion_groups(db(), kernel().store, consultation.id)
+        named += [item.proposal_id for item in groups.consensus + groups.division]
+        named += [pid for group in groups.groups for pid, _rate, _others in group.distinctive]
     return render_template(
         "consultation/results.html",
         **context,
@@ -606,7 +609,9 @@ def results_page(slug: str):
         zones=zones,
         shown=SHOWN_PER_ZONE,
         undecided=undecided,
-        contents=proposals.contents(db(), [item.proposal_id for item in shown]),
+        groups=groups,
+        min_votes=MIN_GROUP_VOTES,
+        contents=proposals.contents(db(), named),
     ), status
 
 
@@ -642,8 +647,7 @@ def _cell(text: str) -> str:
 def results_csv(slug: str):
     """The results of every segment, a row per proposal and segment, for reports."""
     consultation = load_consultation(slug)
-    if not _results_shown(consultation)[0]:
-        raise NotFound(N_("The results are not published yet."), code="results_not_published")
+    results_service.require_published(consultation, current_principal(), now())
     rows = [
         (segment, item)
         for segment in SEGMENTS

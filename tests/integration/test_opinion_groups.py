@@ -1,0 +1,122 @@
+"""Opinion groups through the results service, the results page and the API, on two tenants:
+published as the results are, and never mixing one tenant's votes into another's."""
+
+from __future__ import annotations
+
+import html
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests import factories
+from tests.integration.test_api_tenants import problem
+
+SHARED = ["Il faut des trains plus fréquents", "Il faut rénover les écoles"]
+LEFT = ["Il faut taxer les grandes fortunes", "Il faut plus de services publics"]
+RIGHT = ["Il faut baisser les impôts locaux", "Il faut moins de normes pour les entreprises"]
+OTHERS = [f"Il faut une idée numéro {i} pour tous" for i in range(4)]
+
+
+@pytest.fixture()
+def polarised(world, database):
+    """In alpha, a consultation where 36 voters split into two camps (24 and 12) that agree on
+    SHARED and oppose each other on LEFT and RIGHT; in beta, one where everyone agrees with
+    RIGHT. Both end up finished unless told otherwise (``finish``)."""
+    from pnyx.consultations import service as consultations
+    from pnyx.consultations import votes
+    from pnyx.identity.participants import new_participant
+
+    now = datetime.now(UTC)
+    made = {}
+    for slug, tenant_id in (("alpha", world.alpha_id), ("beta", world.beta_id)):
+        c = factories.consultation(database, tenant_id, slug="polarise")
+        ids = {
+            text: factories.proposal(
+                database, tenant_id, c.id, text, author=f"author{i}@{slug}.test"
+            ).id
+            for i, text in enumerate(SHARED + LEFT + RIGHT + OTHERS)
+        }
+        with database.scope(tenant_id=tenant_id) as s:
+            consultation = consultations.get_consultation(s, c.id)
+            for v in range(36):
+                voter = new_participant(s)
+                left = v % 3 != 0 or slug == "beta"  # alpha: 24 left, 12 right
+                for text, pid in ids.items():
+                    if text in SHARED:
+                        key = "agree"
+                    elif text in LEFT:
+                        key = "agree" if left and slug == "alpha" else "disagree"
+                    elif text in RIGHT:
+                        key = "disagree" if left and slug == "alpha" else "agree"
+                    else:  # noise: nobody's camp
+                        key = random.Random(v * 1000 + pid).choice(("agree", "neutral", "disagree"))
+                    votes.cast(s, consultation, pid, voter, key, [], trusted=True, now=now)
+        made[slug] = {"consultation": c.id, "ids": ids}
+    return made
+
+
+def _finish(database, tenant_id, consultation_id):
+    from pnyx.consultations import service as consultations
+
+    with database.scope(tenant_id=tenant_id) as s:
+        consultations.get_consultation(s, consultation_id).ends_at = datetime.now(UTC) - timedelta(
+            minutes=1
+        )
+
+
+def test_the_api_shows_the_groups_once_published(world, database, polarised):
+    cid = polarised["alpha"]["consultation"]
+    path = f"/api/v1/consultations/{cid}/results/groups"
+    problem(world.client("alpha").get(path), 404, "results_not_published")
+    early = world.admin("alpha").get(path)
+    assert early.status_code == 200 and early.get_json()["provisional"] is True
+    _finish(database, world.alpha_id, cid)
+    body = world.client("alpha").get(path).get_json()
+    assert body["provisional"] is False and body["placed"] == 36
+    sizes = [(group["label"], group["voters"]) for group in body["groups"]]
+    assert sizes == [("A", 24), ("B", 12)]
+    assert {item["content"] for item in body["consensus"][:2]} == set(SHARED)
+    assert {item["content"] for item in body["division"][:4]} == set(LEFT + RIGHT)
+    a, b = body["groups"]
+    assert {item["content"] for item in a["distinctive"]} <= set(LEFT)
+    assert {item["content"] for item in b["distinctive"]} <= set(RIGHT)
+    # Another tenant's host knows nothing of this consultation.
+    problem(world.client("beta").get(path), 404, "consultation_not_found")
+
+
+def test_the_results_api_waits_for_the_end_too(world, database, polarised):
+    cid = polarised["alpha"]["consultation"]
+    path = f"/api/v1/consultations/{cid}/results"
+    problem(world.client("alpha").get(path), 404, "results_not_published")
+    assert world.admin("alpha").get(path).get_json()["provisional"] is True
+    _finish(database, world.alpha_id, cid)
+    assert world.client("alpha").get(path).get_json()["provisional"] is False
+
+
+def test_each_tenant_finds_its_own_groups(world, database, polarised):
+    from pnyx.results import service as results_service
+
+    with database.session(tenant_id=world.beta_id) as s:
+        beta = results_service.opinion_groups(s, polarised["beta"]["consultation"])
+    with database.session(tenant_id=world.alpha_id) as s:
+        alpha = results_service.opinion_groups(s, polarised["alpha"]["consultation"])
+        # Read from alpha's session, beta's consultation has no votes at all.
+        assert results_service.opinion_groups(s, polarised["beta"]["consultation"]).placed == 0
+    assert alpha.placed == beta.placed == 36
+    beta_ids = set(polarised["beta"]["ids"].values())
+    assert all(item.proposal_id in beta_ids for item in beta.consensus)
+    assert not any(item.proposal_id in beta_ids for item in alpha.consensus + alpha.division)
+
+
+def test_the_results_page_shows_the_groups(world, database, polarised):
+    _finish(database, world.alpha_id, polarised["alpha"]["consultation"])
+    page = html.unescape(world.client("alpha").get("/c/polarise/resultats").get_data(as_text=True))
+    groups = page[page.index('id="opinion-groups"') :]
+    assert "Groupe A : 67 %" in groups and "Groupe B : 33 %" in groups
+    agreed = groups[groups.index("Ce sur quoi tous") : groups.index("Ce qui divise")]
+    assert all(text in agreed for text in SHARED)
+    segment = world.client("alpha").get(
+        "/c/polarise/resultats", query_string={"segment": "territory:rural"}
+    )
+    assert 'id="opinion-groups"' not in segment.get_data(as_text=True)
