@@ -86,14 +86,16 @@ VOTER_PROFILES = (
 )
 DEMO_STAFF = (("operator@pnyx.example", "operator"), ("moderator@pnyx.example", "moderator"))
 DEMO_VOTERS = 60  # per consultation: about 30 votes per proposal, enough to settle some zones
-# How the demo voters lean on a proposal, in turn (agree, disagree, neutral chances): the
-# results page then has a proposal or more in each zone, and some that need more votes.
+# How the demo voters lean on a proposal, in turn: the agree, disagree and neutral chances of
+# each of the two camps the voters belong to (every other voter), so that the results page has
+# a proposal or more in each zone, some that need more votes, and two opinion groups, divided
+# on the controversial proposals.
 LEANINGS = (
-    (0.82, 0.08, 0.10),  # consensus
-    (0.10, 0.80, 0.10),  # rejection
-    (0.46, 0.46, 0.08),  # controversy
-    (0.62, 0.23, 0.15),  # close to the consensus line: needs more votes
-    (0.22, 0.13, 0.65),  # limbo
+    ((0.82, 0.08, 0.10),) * 2,  # consensus
+    ((0.10, 0.80, 0.10),) * 2,  # rejection
+    ((0.86, 0.07, 0.07), (0.07, 0.86, 0.07)),  # controversy: the camps disagree
+    ((0.62, 0.23, 0.15),) * 2,  # close to the consensus line: needs more votes
+    ((0.22, 0.13, 0.65),) * 2,  # limbo
 )
 
 
@@ -203,7 +205,8 @@ def seed_consultation(
         voter.postal_code = profile.get("postal_code")
         voter.territory = territory_of(voter.postal_code)
         for proposal_id in rng.sample(accepted, k=min(len(accepted), rng.randint(8, 20))):
-            key = rng.choices(("agree", "disagree", "neutral"), weights=leaning[proposal_id])[0]
+            chances = leaning[proposal_id][n % 2]
+            key = rng.choices(("agree", "disagree", "neutral"), weights=chances)[0]
             qualifications = [q for q in QUALIFICATIONS[key] if rng.random() < 0.3]
             votes_service.cast(
                 session,

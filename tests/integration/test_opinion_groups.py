@@ -120,3 +120,42 @@ def test_the_results_page_shows_the_groups(world, database, polarised):
         "/c/polarise/resultats", query_string={"segment": "territory:rural"}
     )
     assert 'id="opinion-groups"' not in segment.get_data(as_text=True)
+
+
+def test_a_job_computes_the_groups_once_while_readers_wait(world, database, polarised):
+    from pnyx.kernel.runtime import kernel
+    from pnyx.results import jobs
+    from pnyx.results import service as results_service
+
+    class Queue:
+        """Jobs left for a worker, as with RQ in production."""
+
+        mode = "rq"
+
+        def __init__(self):
+            self.asked = []
+
+        def enqueue(self, name, *, queue="default", **kwargs):
+            self.asked.append((name, queue, kwargs))
+
+    queue, store = Queue(), kernel().store
+    cid = polarised["alpha"]["consultation"]
+    with database.session(tenant_id=world.alpha_id) as s:
+        assert results_service.kept_opinion_groups(s, store, queue, cid) is None
+        assert results_service.kept_opinion_groups(s, store, queue, cid) is None
+    (asked,) = queue.asked  # the second reader did not ask again
+    assert asked == (
+        "pnyx.results.jobs.refresh_opinion_groups",
+        "reports",
+        {"tenant_id": world.alpha_id, "consultation_id": cid},
+    )
+    assert jobs.refresh_opinion_groups(**asked[2]) == 36
+    with database.session(tenant_id=world.alpha_id) as s:
+        kept = results_service.kept_opinion_groups(s, store, queue, cid)
+        assert [group.voters for group in kept.groups] == [24, 12]
+        # Stale copies are served while the job recomputes them.
+        assert results_service.kept_opinion_groups(s, store, queue, cid, fresh_for=0) == kept
+    assert len(queue.asked) == 2
+    _finish(database, world.alpha_id, cid)
+    computing = world.client("alpha").get(f"/api/v1/consultations/{cid}/results/groups")
+    assert computing.get_json()["computing"] is False  # the kept copy

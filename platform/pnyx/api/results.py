@@ -14,7 +14,7 @@ from pnyx.consultations import proposals, service
 from pnyx.consultations.models import SEGMENTS
 from pnyx.moderation import integrity
 from pnyx.results import service as results_service
-from pnyx.results.groups import MIN_VOTES
+from pnyx.results.groups import MIN_VOTES, NO_GROUPS
 from pnyx.web.context import current_principal, db, kernel, require_principal, require_tenant
 
 blp = Blueprint(
@@ -100,6 +100,9 @@ class OpinionGroupSchema(Schema):
 class OpinionGroupsSchema(Schema):
     consultation_id = fields.Integer()
     provisional = fields.Boolean()
+    computing = fields.Boolean(
+        metadata={"description": "being computed for the first time: ask again in a minute"}
+    )
     placed = fields.Integer(metadata={"description": "voters placed in a group"})
     min_votes = fields.Integer(metadata={"description": "votes a voter needs to be placed"})
     silhouette = fields.Float(metadata={"description": "how well apart the groups are, -1 to 1"})
@@ -162,9 +165,15 @@ class OpinionGroups(MethodView):
         """Opinion groups: voters who vote alike (principal components of the trusted votes,
         then k-means, as Polis), what every group agrees on (group-informed consensus), what
         divides them, and what each group agrees with more than the others. Members of flagged
-        lockstep groups are left out. Published as the results are."""
+        lockstep groups are left out. Published as the results are. A job recomputes them at
+        most every ten minutes; until its first run, ``computing`` is true and the lists are
+        empty."""
         shown = _require_published()
-        found = results_service.kept_opinion_groups(db(), kernel().store, g.consultation.id)
+        found = results_service.kept_opinion_groups(
+            db(), kernel().store, kernel().jobs, g.consultation.id
+        )
+        computing = found is None
+        found = found or NO_GROUPS
         named = [item.proposal_id for item in found.consensus + found.division]
         named += [pid for group in found.groups for pid, _rate, _others in group.distinctive]
         contents = proposals.contents(db(), named)
@@ -181,6 +190,7 @@ class OpinionGroups(MethodView):
         return {
             "consultation_id": g.consultation.id,
             "provisional": shown.provisional,
+            "computing": computing,
             "placed": found.placed,
             "min_votes": MIN_VOTES,
             "silhouette": round(found.silhouette, 4),

@@ -12,7 +12,8 @@ the simulator and the tests:
    projection is scaled by sqrt(proposals / their votes), Polis's correction for sparse voters
    (who would otherwise all sit near the centre).
 3. k-means on the projections for k = 2 … 5 (k-means++ seeding, a fixed seed: the same votes
-   give the same groups), keeping the k with the best silhouette on a sample of voters.
+   give the same groups; on a sample of 20,000 voters at most, then every voter joins the
+   nearest centre), keeping the k with the best silhouette on a sample of voters.
 4. Per group and proposal, the agree rate (a + 1)/(n + 2). A proposal's group-informed
    consensus is the product of its groups' agree rates: high only when every group agrees,
    whatever their sizes, so a majority group cannot carry it alone. Its division is the gap
@@ -36,6 +37,7 @@ MAX_GROUPS = 5
 MIN_GROUP_VOTES = 3  # a group's rate on a proposal counts from this many of its votes
 DISTINCT_Z = 1.96  # a distinctive proposal: its group agrees more than the others at 95 %
 SILHOUETTE_SAMPLE = 2_000
+KMEANS_SAMPLE = 20_000
 ITERATIONS = 60
 SHOWN = 10
 
@@ -196,33 +198,42 @@ def _principal_axes(rows, cols, cells, n: int, m: int, seed: int, k: int = 2) ->
             axis=1,
         )
         following, _ = np.linalg.qr(back)
-        if np.allclose(np.abs(following.T @ basis), np.eye(k), atol=1e-6):
+        # Converged when the two bases span the same plane (their principal angles' cosines,
+        # the singular values of following.T @ basis, are all 1).
+        if np.linalg.svd(following.T @ basis, compute_uv=False).min() > 1 - 1e-8:
             return following
         basis = following
     return basis
 
 
+def _squared_distances(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Points × centres squared distances, as |p|² − 2 p·c + |c|² (no points × centres × dims
+    array)."""
+    return np.maximum(
+        (points**2).sum(axis=1)[:, None] - 2 * points @ centres.T + (centres**2).sum(axis=1),
+        0.0,
+    )
+
+
 def _kmeans(points: np.ndarray, k: int, rng: np.random.Generator, rounds: int = 50):
     """Lloyd's k-means with k-means++ seeding: (labels, centres)."""
-    centres = [points[rng.integers(len(points))]]
+    centres = points[[rng.integers(len(points))]]
     for _ in range(1, k):
-        nearest = np.min(((points[:, None, :] - np.array(centres)[None]) ** 2).sum(-1), axis=1)
+        nearest = _squared_distances(points, centres).min(axis=1)
         total = nearest.sum()
         if total == 0:
             break
-        centres.append(points[rng.choice(len(points), p=nearest / total)])
-    centres = np.array(centres)
-    labels = np.zeros(len(points), dtype=np.int64)
+        centres = np.vstack([centres, points[rng.choice(len(points), p=nearest / total)]])
+    labels = np.full(len(points), -1)
     for _ in range(rounds):
-        distances = ((points[:, None, :] - centres[None]) ** 2).sum(-1)
-        following = distances.argmin(axis=1)
-        if _ and (following == labels).all():
+        following = _squared_distances(points, centres).argmin(axis=1)
+        if (following == labels).all():
             break
         labels = following
-        for c in range(len(centres)):
-            members = points[labels == c]
-            if len(members):
-                centres[c] = members.mean(axis=0)
+        sizes = np.bincount(labels, minlength=len(centres))
+        for dim in range(points.shape[1]):
+            sums = np.bincount(labels, weights=points[:, dim], minlength=len(centres))
+            centres[sizes > 0, dim] = sums[sizes > 0] / sizes[sizes > 0]
     return labels, centres
 
 
@@ -235,7 +246,7 @@ def _silhouette(points: np.ndarray, labels: np.ndarray, rng: np.random.Generator
     sizes = np.bincount(labels, minlength=k)
     if (sizes > 0).sum() < 2:
         return -1.0
-    distances = np.sqrt(((points[:, None, :] - points[None]) ** 2).sum(-1))
+    distances = np.sqrt(_squared_distances(points, points))
     mean_to = np.full((len(points), k), np.inf)
     for c in np.flatnonzero(sizes):
         mean_to[:, c] = distances[:, labels == c].mean(axis=1)
@@ -249,17 +260,26 @@ def _silhouette(points: np.ndarray, labels: np.ndarray, rng: np.random.Generator
 
 
 def _best_clustering(points: np.ndarray, seed: int) -> tuple[np.ndarray, float]:
-    best = (np.zeros(len(points), dtype=np.int64), -1.0)
+    """Labels (0 … k−1) of the k in 2 … MAX_GROUPS whose k-means has the best silhouette, and
+    that silhouette. k-means runs on a sample of KMEANS_SAMPLE points at most; every point then
+    joins its nearest centre."""
+    sample = points
+    if len(points) > KMEANS_SAMPLE:
+        sample = points[
+            np.random.default_rng(seed).choice(len(points), KMEANS_SAMPLE, replace=False)
+        ]
+    best_centres, best_quality = None, -1.0
     for k in range(2, MAX_GROUPS + 1):
-        if k > len(points):
+        if k > len(sample):
             break
-        rng = np.random.default_rng(seed + k)
-        labels, _ = _kmeans(points, k, rng)
-        _, labels = np.unique(labels, return_inverse=True)  # empty clusters dropped
-        quality = _silhouette(points, labels, np.random.default_rng(seed))
-        if quality > best[1] + 1e-9:
-            best = (labels, quality)
-    return best
+        labels, centres = _kmeans(sample, k, np.random.default_rng(seed + k))
+        used = np.unique(labels)  # a cluster left empty is dropped
+        quality = _silhouette(sample, np.searchsorted(used, labels), np.random.default_rng(seed))
+        if quality > best_quality + 1e-9:
+            best_centres, best_quality = centres[used], quality
+    if best_centres is None:
+        return np.zeros(len(points), dtype=np.int64), -1.0
+    return _squared_distances(points, best_centres).argmin(axis=1), best_quality
 
 
 def from_json(data: list) -> OpinionGroups:

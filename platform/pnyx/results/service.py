@@ -344,14 +344,53 @@ def opinion_groups(session: TenantSession, consultation_id: int) -> groups.Opini
     return groups.find_groups(*_group_votes(session, consultation_id))
 
 
+# Opinion groups take seconds at a million votes (reading the votes, then the components and
+# the clustering) and move slowly: a job recomputes them, at most every GROUPS_FRESH_FOR seconds
+# and one at a time, while readers get the previous copy.
+GROUPS_FRESH_FOR = 600.0
+
+
+def _groups_key(tenant_id: int | None, consultation_id: int) -> str:
+    return f"results:{tenant_id}:{consultation_id}:groups"
+
+
 def kept_opinion_groups(
-    session: TenantSession, store: Store, consultation_id: int, *, fresh_for: float = FRESH_FOR
+    session: TenantSession,
+    store: Store,
+    jobs,
+    consultation_id: int,
+    *,
+    fresh_for: float = GROUPS_FRESH_FOR,
+) -> groups.OpinionGroups | None:
+    """The consultation's opinion groups as last computed; None while they are computed for the
+    first time. A copy older than ``fresh_for``, or none, asks ``jobs`` for a recomputation
+    (one at a time); with inline jobs (the embedded default) it is done when this returns."""
+    key = _groups_key(session.tenant_id, consultation_id)
+    kept = store.get(key)
+    stale = kept is None or time.time() - json.loads(kept)["at"] >= fresh_for
+    if stale and store.set(key + ":computing", "1", ttl=RECOMPUTE_LOCK, only_new=True):
+        if jobs.mode == "inline":
+            # The embedded default: at once, in the reader's session (SQLite has one writer at
+            # a time, and the job's own session would wait for this one's).
+            return refresh_opinion_groups(session, store, consultation_id)
+        jobs.enqueue(
+            "pnyx.results.jobs.refresh_opinion_groups",
+            queue="reports",
+            tenant_id=session.tenant_id,
+            consultation_id=consultation_id,
+        )
+        kept = store.get(key)  # "sync" jobs (tests) have run
+    return groups.from_json(json.loads(kept)["rows"]) if kept is not None else None
+
+
+def refresh_opinion_groups(
+    session: TenantSession, store: Store, consultation_id: int
 ) -> groups.OpinionGroups:
-    """:func:`opinion_groups`, kept in ``store`` as the results are."""
-    return _kept(
-        store,
-        _key(session, consultation_id, "groups"),
-        lambda: opinion_groups(session, consultation_id),
-        groups.from_json,
-        fresh_for,
-    )
+    """Compute the consultation's opinion groups and keep them for :func:`kept_opinion_groups`."""
+    key = _groups_key(session.tenant_id, consultation_id)
+    try:
+        value = opinion_groups(session, consultation_id)
+        store.set(key, json.dumps({"at": time.time(), "rows": value}), ttl=KEPT_FOR)
+    finally:
+        store.delete(key + ":computing")
+    return value

@@ -594,9 +594,12 @@ def results_page(slug: str):
         shown += items[:SHOWN_PER_ZONE]
     shown += undecided[:SHOWN_PER_ZONE]
     named = [item.proposal_id for item in shown]
-    groups = None
-    if segment == "all":  # opinion groups are found among all voters
-        groups = results_service.kept_opinion_groups(db(), kernel().store, consultation.id)
+    groups = None  # opinion groups are found among all voters: shown with segment "all"
+    if segment == "all":
+        groups = results_service.kept_opinion_groups(
+            db(), kernel().store, kernel().jobs, consultation.id
+        )
+    if groups is not None:
         named += [item.proposal_id for item in groups.consensus + groups.division]
         named += [pid for group in groups.groups for pid, _rate, _others in group.distinctive]
     return render_template(
@@ -610,6 +613,7 @@ def results_page(slug: str):
         shown=SHOWN_PER_ZONE,
         undecided=undecided,
         groups=groups,
+        groups_shown=segment == "all",
         min_votes=MIN_GROUP_VOTES,
         contents=proposals.contents(db(), named),
     ), status
