@@ -125,3 +125,40 @@ def test_concurrent_voters_keep_counters_exact(world, database, config):
         r.raw_agree + r.raw_disagree + r.raw_neutral for r in counters if r.segment == "all"
     )
     assert total_raw == votes_cast
+
+
+def test_votes_changing_the_same_proposal_at_once_never_deadlock(world, database):
+    """Clients vote on one proposal again and again, first votes and changed votes mixed: the
+    proposal's counter rows are taken by all of them at once, by two different statements (a
+    deadlock would answer 500)."""
+    c = factories.consultation(database, world.alpha_id)
+    pid = factories.proposal(
+        database, world.alpha_id, c.id, "Il faut une idée disputée", author="author@alpha.test"
+    ).id
+    errors: list[str] = []
+    start = threading.Barrier(CLIENTS)
+
+    def voter(seed: int) -> None:
+        rng = random.Random(seed)
+        changing = world.client("alpha")
+        start.wait()
+        for _ in range(3 * ROUNDS):
+            key = rng.choice(("agree", "disagree", "neutral"))
+            # A first vote (one statement) or a changed one (a locked read, then updates).
+            client = changing if rng.random() < 0.5 else world.client("alpha")
+            response = client.put(f"/api/v1/proposals/{pid}/vote", json={"key": key})
+            if response.status_code != 200:
+                errors.append(f"{response.status_code} {response.get_data(as_text=True)[:300]}")
+
+    threads = [threading.Thread(target=voter, args=(seed,)) for seed in range(CLIENTS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with database.session(tenant_id=world.alpha_id) as s:
+        expected = expected_counters(s, [pid])
+        for row in s.scalars(select(ProposalCounter).where(ProposalCounter.proposal_id == pid)):
+            wanted = expected.get((pid, row.segment))
+            if wanted:
+                assert {name: getattr(row, name) for name in wanted} == wanted

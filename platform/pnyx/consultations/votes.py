@@ -268,7 +268,20 @@ def _counter_updates(
 def _apply(
     session: TenantSession, proposal_id: int, old: dict[str, Counter], new: dict[str, Counter]
 ) -> None:
-    for statement in _counter_updates(proposal_id, old, new):
+    statements = _counter_updates(proposal_id, old, new)
+    if statements:
+        # Every writer locks a proposal's counter rows in one order, by segment (as the first
+        # vote's statement does): two votes taking the same rows in different orders deadlock.
+        session.execute(
+            select(ProposalCounter.id)
+            .where(
+                ProposalCounter.proposal_id == proposal_id,
+                ProposalCounter.segment.in_(sorted(old.keys() | new.keys())),
+            )
+            .order_by(ProposalCounter.segment)
+            .with_for_update()
+        )
+    for statement in statements:
         session.execute(statement)
 
 
@@ -340,20 +353,25 @@ _VOTE_COLUMNS = (
 )
 _COUNTER_COLUMNS = tuple(column_name(k, t) for t in (False, True) for k in COUNTED_KEYS)
 
-# ``WITH new_vote AS (INSERT … ON CONFLICT DO NOTHING RETURNING id), counted AS (UPDATE
-# proposal_counters … WHERE … AND EXISTS (SELECT FROM new_vote)) SELECT id FROM new_vote``: a
-# first vote and its counts in one round trip. One text for every vote (each counter column
-# gets its increment, 0 or 1, as a parameter), so that each connection prepares it once; the
-# UPDATE rewrites the whole row anyway. The tenant is explicit (row-level security checks it
-# again).
+# ``WITH new_vote AS (INSERT … ON CONFLICT DO NOTHING RETURNING id), locked AS (SELECT … FROM
+# proposal_counters … ORDER BY segment FOR UPDATE), counted AS (UPDATE proposal_counters … WHERE
+# id IN (SELECT id FROM locked)) SELECT id FROM new_vote``: a first vote and its counts in one
+# round trip. The counter rows are locked in one order, by segment, as every writer of them
+# does (``_apply``): taken in the UPDATE's scan order, which may be physical, two votes could
+# deadlock. One text for every vote (each counter column gets its increment, 0 or 1, as a
+# parameter), so that each connection prepares it once; the UPDATE rewrites the whole row
+# anyway. The tenant is explicit (row-level security checks it again).
 _COUNTED_INSERT = text(
     f"WITH new_vote AS (INSERT INTO votes ({', '.join(_VOTE_COLUMNS)}) "
     f"VALUES ({', '.join(':' + c for c in _VOTE_COLUMNS)}) "
     "ON CONFLICT (proposal_id, participant_id) DO NOTHING RETURNING id), "
+    "locked AS (SELECT id FROM proposal_counters "
+    "WHERE proposal_id = :proposal_id AND tenant_id = :tenant_id "
+    "AND segment = ANY(:segments) AND EXISTS (SELECT 1 FROM new_vote) "
+    "ORDER BY segment FOR UPDATE), "
     "counted AS (UPDATE proposal_counters SET "
     + ", ".join(f"{name} = {name} + :d_{name}" for name in _COUNTER_COLUMNS)
-    + " WHERE proposal_id = :proposal_id AND tenant_id = :tenant_id "
-    "AND segment = ANY(:segments) AND EXISTS (SELECT 1 FROM new_vote)) "
+    + " WHERE id IN (SELECT id FROM locked)) "
     "SELECT id FROM new_vote"
 )
 
