@@ -333,6 +333,45 @@ def test_the_invitation_leads_to_the_propose_page_and_skipping_the_segment_is_fi
     assert step(client, "dance").status_code == 422
 
 
+def test_the_segment_card_is_rate_limited_and_says_so_beside_the_form(world, alpha, monkeypatch):
+    from pnyx.moderation.integrity import RateLimit
+    from tests.integration.test_integrity import PUBLIC_IP, use_limits
+
+    use_limits(monkeypatch, RateLimit("profile_ip", "profile", "ip", 1, 60))
+    client = world.client("alpha")
+    fields = {"birth_year": "1990", "postal_code": "3500"}
+    first = client.post(
+        f"/c/{SLUG}/participer",
+        data={"csrf_token": csrf(client), "action": "segment", **fields},
+        environ_base=PUBLIC_IP,
+    )
+    assert first.status_code == 422  # counted, then refused for its postal code
+    second = client.post(
+        f"/c/{SLUG}/participer",
+        data={"csrf_token": csrf(client), "action": "segment", **fields},
+        environ_base=PUBLIC_IP,
+    )
+    page = second.get_data(as_text=True)
+    assert second.status_code == 429 and 'role="alert"' in page and 'value="3500"' in page
+
+
+def test_a_visit_to_the_cards_creates_no_participant(world, alpha, database):
+    from sqlalchemy import func
+
+    from pnyx.identity.models import Participant
+
+    def participants():
+        with database.session(tenant_id=world.alpha_id) as s:
+            return s.scalar(select(func.count()).select_from(Participant))
+
+    before = participants()
+    for _ in range(3):
+        assert "Comment ça marche" in world.client("alpha").get(f"/c/{SLUG}/participer").get_data(
+            as_text=True
+        )
+    assert participants() == before
+
+
 def test_a_signed_up_voter_is_not_asked_their_segment(world, alpha):
     client = world.client("alpha")
     signed = client.post(

@@ -83,6 +83,23 @@ def test_sign_ups_are_limited_per_ip_and_reset_after_the_window(world, monkeypat
     assert sign_up(4, PUBLIC_IP).status_code == 201  # a new window
 
 
+def test_giving_a_profile_is_limited_per_ip(world, monkeypatch):
+    use_limits(monkeypatch, RateLimit("profile_ip", "profile", "ip", 2, 60))
+    client = world.client("alpha").client
+
+    def give(ip):
+        return client.patch(
+            "/api/v1/participants/me",
+            base_url="http://alpha.pnyx.test",
+            environ_base=ip,
+            json={"postal_code": "35000"},
+        )
+
+    assert [give(PUBLIC_IP).status_code for _ in range(2)] == [200, 200]
+    assert problem(give(PUBLIC_IP), 429, "rate_limited")["limit"] == "profile_ip"
+    assert give(OTHER_IP).status_code == 200
+
+
 def test_votes_are_limited_per_session_and_per_ip(world, database, monkeypatch):
     use_limits(
         monkeypatch,

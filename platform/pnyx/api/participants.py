@@ -124,6 +124,9 @@ class Me(MethodView):
         Anonymous voters may give them too. The votes cast while they were unknown then count
         in the segment they place the voter in.
         """
+        integrity.check(
+            kernel().store, "profile", tenant_id=require_tenant().id, ip=request.remote_addr
+        )
         participant, account = _me(create=True)
         update_profile(db(), participant, datetime.now(UTC), **data)
         votes.place_earlier_votes(db(), participant)

@@ -56,7 +56,7 @@ log = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------- rate limits
 
-ACTIONS = ("vote", "proposal", "signup")
+ACTIONS = ("vote", "proposal", "signup", "profile")
 SCOPES = ("ip", "session", "account")
 
 
@@ -80,6 +80,8 @@ DEFAULT_LIMITS: tuple[RateLimit, ...] = (
     RateLimit("proposal_account", "proposal", "account", 10, 3600),
     RateLimit("proposal_ip", "proposal", "ip", 30, 3600),
     RateLimit("signup_ip", "signup", "ip", 10, 3600),
+    # Giving one's year of birth and postal code (anonymous voters too): a few per person.
+    RateLimit("profile_ip", "profile", "ip", 60, 3600),
 )
 
 

@@ -132,8 +132,8 @@ def _segment_unknown(voter) -> bool:
 def _step(consultation: Consultation, voter) -> Step:
     """The voter's next card in their sequence (a new sequence once one is over and they ask
     for more, or when they come back to another consultation)."""
-    if voter is None:
-        return Step("empty")
+    if voter is None:  # a visitor's participant is created when they start
+        return Step("intro")
     voted = rotation.voted_ids(db(), consultation.id, voter)
     state = _sequence_state(consultation, voter)
     if state is None:
@@ -243,8 +243,7 @@ def _step_card(consultation: Consultation, voter, step: Step, **extra) -> dict:
 def participate(slug: str):
     consultation = load_consultation(slug)
     status = consultation.status_at(now())
-    voter = current_participant(create=status == "open")
-    db().commit()
+    voter = current_participant()
     card = _step_card(consultation, voter, _step(consultation, voter))
     return render_template(
         "consultation/participate.html", consultation=consultation, status=status, card=card
@@ -269,6 +268,9 @@ def sequence_step(slug: str):
     elif action == "segment":
         form = {name: request.form.get(name, "")[:20] for name in ("birth_year", "postal_code")}
         try:
+            integrity.check(
+                kernel().store, "profile", tenant_id=consultation.tenant_id, ip=request.remote_addr
+            )
             participants.update_profile(
                 db(),
                 voter,
@@ -277,7 +279,7 @@ def sequence_step(slug: str):
                 postal_code=form["postal_code"],
             )
             votes.place_earlier_votes(db(), voter)
-        except Invalid as exc:
+        except Problem as exc:  # Invalid per field; TooManyRequests
             db().rollback()
             step = _step(consultation, voter)
             step = step._replace(kind="segment", proposal=None, card_key=None)
