@@ -270,19 +270,26 @@ def _apply(
 ) -> None:
     statements = _counter_updates(proposal_id, old, new)
     if statements:
-        # Every writer locks a proposal's counter rows in one order, by segment (as the first
-        # vote's statement does): two votes taking the same rows in different orders deadlock.
-        session.execute(
-            select(ProposalCounter.id)
-            .where(
-                ProposalCounter.proposal_id == proposal_id,
-                ProposalCounter.segment.in_(sorted(old.keys() | new.keys())),
-            )
-            .order_by(ProposalCounter.segment)
-            .with_for_update()
-        )
+        _lock_counters(session, proposal_id)
     for statement in statements:
         session.execute(statement)
+
+
+# Every writer of a proposal's counter rows first takes this transaction-level advisory lock
+# (the first vote's statement too, see ``_COUNTED_INSERT``): without it, two votes on the same
+# proposal updating its rows in different orders (each UPDATE's scan order, which may be
+# physical) deadlock, and PostgreSQL kills one. Cheaper than locking the rows in order (no
+# tuple is written), and it serialises nothing more: every vote updates the proposal's "all"
+# row anyway. A transaction writing the counters of several proposals takes them by increasing
+# proposal id (``place_earlier_votes``). The key's high bits name the lock's kind.
+_COUNTER_LOCK = 0x7079_0001 << 32
+
+
+def _lock_counters(session: TenantSession, proposal_id: int) -> None:
+    if session.get_bind().dialect.name == "postgresql":  # SQLite: one writer at a time
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"), {"key": _COUNTER_LOCK + proposal_id}
+        )
 
 
 def _announce(session: TenantSession, consultation: ConsultationLike, proposal_id: int) -> None:
@@ -353,25 +360,23 @@ _VOTE_COLUMNS = (
 )
 _COUNTER_COLUMNS = tuple(column_name(k, t) for t in (False, True) for k in COUNTED_KEYS)
 
-# ``WITH new_vote AS (INSERT … ON CONFLICT DO NOTHING RETURNING id), locked AS (SELECT … FROM
-# proposal_counters … ORDER BY segment FOR UPDATE), counted AS (UPDATE proposal_counters … WHERE
-# id IN (SELECT id FROM locked)) SELECT id FROM new_vote``: a first vote and its counts in one
-# round trip. The counter rows are locked in one order, by segment, as every writer of them
-# does (``_apply``): taken in the UPDATE's scan order, which may be physical, two votes could
-# deadlock. One text for every vote (each counter column gets its increment, 0 or 1, as a
-# parameter), so that each connection prepares it once; the UPDATE rewrites the whole row
-# anyway. The tenant is explicit (row-level security checks it again).
+# ``WITH new_vote AS (INSERT … ON CONFLICT DO NOTHING RETURNING id), counted AS (UPDATE
+# proposal_counters … WHERE … AND EXISTS (SELECT FROM new_vote) AND pg_advisory_xact_lock(…)
+# IS NOT NULL) SELECT id FROM new_vote``: a first vote and its counts in one round trip, the
+# counter rows updated under the proposal's advisory lock (``_lock_counters``: an uncorrelated
+# condition, evaluated once before the scan). One text for every vote (each counter column
+# gets its increment, 0 or 1, as a parameter), so that each connection prepares it once; the
+# UPDATE rewrites the whole row anyway. The tenant is explicit (row-level security checks it
+# again).
 _COUNTED_INSERT = text(
     f"WITH new_vote AS (INSERT INTO votes ({', '.join(_VOTE_COLUMNS)}) "
     f"VALUES ({', '.join(':' + c for c in _VOTE_COLUMNS)}) "
     "ON CONFLICT (proposal_id, participant_id) DO NOTHING RETURNING id), "
-    "locked AS (SELECT id FROM proposal_counters "
-    "WHERE proposal_id = :proposal_id AND tenant_id = :tenant_id "
-    "AND segment = ANY(:segments) AND EXISTS (SELECT 1 FROM new_vote) "
-    "ORDER BY segment FOR UPDATE), "
     "counted AS (UPDATE proposal_counters SET "
     + ", ".join(f"{name} = {name} + :d_{name}" for name in _COUNTER_COLUMNS)
-    + " WHERE id IN (SELECT id FROM locked)) "
+    + " WHERE proposal_id = :proposal_id AND tenant_id = :tenant_id "
+    "AND segment = ANY(:segments) AND EXISTS (SELECT 1 FROM new_vote) "
+    f"AND (SELECT pg_advisory_xact_lock({_COUNTER_LOCK} + :proposal_id)) IS NOT NULL) "
     "SELECT id FROM new_vote"
 )
 
@@ -478,7 +483,7 @@ def place_earlier_votes(session: TenantSession, voter: Participant) -> int:
     earlier = session.scalars(
         select(Vote)
         .where(Vote.participant_id == voter.id, or_(*unknown))
-        .order_by(Vote.id)
+        .order_by(Vote.proposal_id)  # counters locked by increasing proposal id (_lock_counters)
         .with_for_update()
         .execution_options(populate_existing=True)
     ).all()
