@@ -177,6 +177,19 @@ def test_citizen_journey(server, browser):
     # The anonymous votes are the account's now.
     page.goto(server + f"/c/{SLUG}/participer")
     assert "Carte 4 sur" in page.locator(".card-position").inner_text()
+    # After six votes, an invitation to propose; at the end of the sequence, a closing card.
+    while not page.get_by_role("heading", name="Vous avez une idée ?").is_visible():
+        page.locator("#card").get_by_role("button", name="Neutre", exact=True).click()
+        page.get_by_role("button", name="Suivante").click()
+        page.locator(".qualify-form").wait_for(state="detached")  # the next card is in
+    axe.check(page, "invitation to propose")
+    page.get_by_role("button", name="Continuer à voter").click()
+    while not page.get_by_role("heading", name="Merci !").is_visible():
+        page.locator("#card").get_by_role("button", name="D'accord", exact=True).click()
+        page.get_by_role("button", name="Suivante").click()
+        page.locator(".qualify-form").wait_for(state="detached")  # the next card is in
+    axe.check(page, "end of the sequence")
+    assert "Propositions votées dans cette série : 12." in page.locator("#card").inner_text()
 
     # Propose; the author sees it pending.
     page.goto(server + f"/c/{SLUG}/proposer")
