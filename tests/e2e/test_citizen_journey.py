@@ -221,6 +221,9 @@ def test_citizen_journey(server, browser):
     admin.goto(server + f"/c/{SLUG}/resultats")  # provisional: the consultation is open
     admin.get_by_text("Résultats provisoires").wait_for()
     axe.check(admin, "results")
+    admin.get_by_role("link", name="Le rapport, à imprimer ou enregistrer en PDF").click()
+    admin.get_by_role("heading", name="Résultats par zone").wait_for()
+    axe.check(admin, "report")
 
     # The citizen finds it published and votes on it.
     page.reload()

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import html
 import random
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tests import factories
+from tests.conftest import PASSWORD
 from tests.integration.test_api_tenants import problem
 
 SHARED = ["Il faut des trains plus fréquents", "Il faut rénover les écoles"]
@@ -159,3 +161,32 @@ def test_a_job_computes_the_groups_once_while_readers_wait(world, database, pola
     _finish(database, world.alpha_id, cid)
     computing = world.client("alpha").get(f"/api/v1/consultations/{cid}/results/groups")
     assert computing.get_json()["computing"] is False  # the kept copy
+
+
+def test_the_report_gathers_participation_zones_segments_themes_and_groups(
+    world, database, polarised
+):
+    client = world.client("alpha")
+    early = client.get("/c/polarise/rapport")
+    assert early.status_code == 404 and "publié avec les résultats" in early.get_data(as_text=True)
+    provisional = world.client("alpha")
+    provisional.post_form("/login", data={"email": "admin@alpha.test", "password": PASSWORD})
+    assert "Rapport provisoire" in provisional.get("/c/polarise/rapport").get_data(as_text=True)
+    _finish(database, world.alpha_id, polarised["alpha"]["consultation"])
+    response = client.get("/c/polarise/rapport")
+    assert response.status_code == 200
+    page = html.unescape(response.get_data(as_text=True))
+    participation = page[page.index('id="report-participation"') : page.index('id="report-method"')]
+    assert re.search(r"Participants</dt><dd>46\b", participation)  # 36 voters, 10 authors
+    assert re.search(r"Propositions publiées</dt><dd>10\b", participation)
+    assert re.search(r"Votes</dt><dd>360\b", participation)
+    zones = page[page.index('id="report-zones"') : page.index('id="report-segments"')]
+    consensus = zones[zones.index("<h3>Consensus</h3>") : zones.index("<h3>Controverse</h3>")]
+    assert all(text in consensus for text in SHARED)
+    segments = page[page.index('id="report-segments"') : page.index('id="report-groups"')]
+    assert "Accord par type de territoire et par âge" in segments
+    assert all(f'<th scope="row">{text} ' in segments for text in SHARED)
+    groups = page[page.index('id="report-groups"') :]
+    assert "Groupe A : 67 %" in groups and "Il faut taxer les grandes fortunes" in groups
+    # The other tenant's consultation of the same name is still open: its report waits.
+    assert world.client("beta").get("/c/polarise/rapport").status_code == 404

@@ -227,6 +227,27 @@ def results(session: TenantSession, consultation_id: int, segment: str = "all") 
     return _publish(counts, _published_ids(session, consultation_id))
 
 
+ZONES = ("consensus", "controversy", "rejection", "limbo")
+_ZONE_ORDER = {  # within a zone, the most telling first
+    "consensus": lambda item: -item.top_score,
+    "controversy": lambda item: -item.controversy,
+    "rejection": lambda item: -item.rejection,
+    "limbo": lambda item: -item.neutral,
+}
+
+
+def by_zone(found: Iterable[Published]) -> tuple[dict[str, list[Published]], list[Published]]:
+    """Each zone's proposals, the most telling first (consensus: by top score, controversy:
+    by controversy, …), and those that need more votes, in the order given."""
+    zones: dict[str, list[Published]] = {zone: [] for zone in ZONES}
+    undecided: list[Published] = []
+    for item in found:
+        zones.get(item.result, undecided).append(item)
+    for zone, items in zones.items():
+        items.sort(key=_ZONE_ORDER[zone])
+    return zones, undecided
+
+
 # ------------------------------------------------------------------------------ publication
 # Published when the consultation ends: results shown while votes are still cast would sway
 # them (voters follow a visible majority). Its tenant's admins see them before, as provisional.

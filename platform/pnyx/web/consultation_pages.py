@@ -23,6 +23,7 @@ from pnyx.identity import participants
 from pnyx.kernel.errors import Invalid, NotFound, Problem
 from pnyx.kernel.i18n import N_
 from pnyx.moderation import integrity
+from pnyx.results import report
 from pnyx.results import service as results_service
 from pnyx.results.groups import MIN_VOTES as MIN_GROUP_VOTES
 from pnyx.rotation import service as rotation
@@ -552,14 +553,7 @@ def explore(slug: str):
 # Shown once published (``results_service.publication``): each zone's proposals, those that
 # need more votes, and the opinion groups.
 
-ZONES = ("consensus", "controversy", "rejection", "limbo")
 SHOWN_PER_ZONE = 50
-_ZONE_ORDER = {  # within a zone, the most telling first
-    "consensus": lambda item: -item.top_score,
-    "controversy": lambda item: -item.controversy,
-    "rejection": lambda item: -item.rejection,
-    "limbo": lambda item: -item.neutral,
-}
 
 
 def _results_shown(consultation: Consultation) -> results_service.Publication:
@@ -586,14 +580,8 @@ def results_page(slug: str):
     except Invalid as exc:
         errors, status, segment = field_errors(exc), exc.status, "all"
         found = results_service.published(db(), kernel().store, consultation.id, segment)
-    zones: dict[str, list] = {zone: [] for zone in ZONES}
-    undecided = []  # most voted first, as ``published`` gives them
-    for item in found:
-        zones.get(item.result, undecided).append(item)
-    shown = []
-    for zone, items in zones.items():
-        items.sort(key=_ZONE_ORDER[zone])
-        shown += items[:SHOWN_PER_ZONE]
+    zones, undecided = results_service.by_zone(found)
+    shown = [item for items in zones.values() for item in items[:SHOWN_PER_ZONE]]
     shown += undecided[:SHOWN_PER_ZONE]
     named = [item.proposal_id for item in shown]
     groups = None  # opinion groups are found among all voters: shown with segment "all"
@@ -619,6 +607,27 @@ def results_page(slug: str):
         min_votes=MIN_GROUP_VOTES,
         contents=proposals.contents(db(), named),
     ), status
+
+
+@blp.route("/c/<slug>/rapport")
+def report_page(slug: str):
+    """The consultation's report, to print or save as PDF: published as the results are."""
+    consultation = load_consultation(slug)
+    shown = _results_shown(consultation)
+    if not shown.shown:
+        return render_template(
+            "consultation/report.html", consultation=consultation, report=None
+        ), 404
+    built = report.build(db(), kernel().store, kernel().jobs, consultation)
+    return render_template(
+        "consultation/report.html",
+        consultation=consultation,
+        report=built,
+        provisional=shown.provisional,
+        generated=now(),
+        min_votes=MIN_GROUP_VOTES,
+        min_segment_votes=report.MIN_SEGMENT_VOTES,
+    )
 
 
 CSV_COLUMNS = (

@@ -15,7 +15,13 @@
       area.addEventListener("input", update);
     });
   }
-  document.addEventListener("DOMContentLoaded", function () { counters(document); });
+  document.addEventListener("DOMContentLoaded", function () {
+    counters(document);
+    document.querySelectorAll("button[data-print]").forEach(function (button) {
+      button.hidden = false;
+      button.addEventListener("click", function () { window.print(); });
+    });
+  });
   document.addEventListener("htmx:afterSwap", function (e) {
     counters(e.target);
     if (!e.target.querySelector) return;
