@@ -75,6 +75,7 @@ def create_app(config: Config | None = None) -> Flask:
         integrity_pages,
         moderation_pages,
         pages,
+        security,
     )
     from .web.theme import init_app as init_theme
 
@@ -91,6 +92,7 @@ def create_app(config: Config | None = None) -> Flask:
     forms.init_filters(app)
     forms.init_languages(app, LOCALES)
     init_theme(app)
+    security.init_app(app)
     if not app.debug and not config.testing:
         logging.basicConfig(level=logging.INFO)
     return app

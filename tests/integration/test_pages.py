@@ -62,3 +62,20 @@ def test_login_needs_the_forms_token(world):
         "/login", data={"email": "citizen@alpha.test", "password": "correct-horse-battery"}
     )
     assert forged.status_code == 400 and "csrf_failed" in forged.get_data(as_text=True)
+
+
+def test_every_answer_carries_the_security_headers(world):
+    from pnyx.web.security import DOCS_POLICY, POLICY
+
+    client = world.client("alpha")
+    for path in ("/", "/api/v1/consultations", "/nowhere", "/static/pnyx.css"):
+        headers = client.get(path).headers
+        assert headers["Content-Security-Policy"] == POLICY, path
+        assert "script-src 'self';" in POLICY and "frame-ancestors 'self'" in POLICY
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+        assert "Strict-Transport-Security" not in headers  # plain HTTP here
+    docs = client.get("/api/docs")
+    assert docs.status_code == 200 and docs.headers["Content-Security-Policy"] == DOCS_POLICY
+    secure = client.client.get("/", base_url="https://alpha.pnyx.test")
+    assert secure.headers["Strict-Transport-Security"] == "max-age=31536000"
