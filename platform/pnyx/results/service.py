@@ -290,20 +290,8 @@ def _key(session: TenantSession, consultation_id: int, segment: str) -> str:
     return f"results:{session.tenant_id}:{consultation_id}:{segment}"
 
 
-def _kept(store: Store, key: str, compute, decode, fresh_for: float):
-    """``compute()``, kept in ``store`` under ``key`` as JSON (see above); ``decode`` turns
-    the JSON copy back into what ``compute`` returns."""
-    kept = store.get(key)
-    if kept is not None:
-        copy = json.loads(kept)
-        if time.time() - copy["at"] < fresh_for or not store.set(
-            key + ":computing", "1", ttl=RECOMPUTE_LOCK, only_new=True
-        ):
-            return decode(copy["rows"])
-    value = compute()
-    store.set(key, json.dumps({"at": time.time(), "rows": value}), ttl=KEPT_FOR)
-    store.delete(key + ":computing")
-    return value
+def _keep(store: Store, key: str, rows: list[Published]) -> None:
+    store.set(key, json.dumps({"at": time.time(), "rows": rows}), ttl=KEPT_FOR)
 
 
 def published(
@@ -316,13 +304,18 @@ def published(
 ) -> list[Published]:
     """:func:`results`, kept in ``store`` (see above)."""
     check_segment(segment)
-    return _kept(
-        store,
-        _key(session, consultation_id, segment),
-        lambda: results(session, consultation_id, segment),
-        lambda rows: [_from_json(row) for row in rows],
-        fresh_for,
-    )
+    key = _key(session, consultation_id, segment)
+    kept = store.get(key)
+    if kept is not None:
+        copy = json.loads(kept)
+        if time.time() - copy["at"] < fresh_for or not store.set(
+            key + ":computing", "1", ttl=RECOMPUTE_LOCK, only_new=True
+        ):
+            return [_from_json(row) for row in copy["rows"]]
+    rows = results(session, consultation_id, segment)
+    _keep(store, key, rows)
+    store.delete(key + ":computing")
+    return rows
 
 
 # ------------------------------------------------------------------------- opinion groups
@@ -371,10 +364,6 @@ def opinion_groups(session: TenantSession, consultation_id: int) -> groups.Opini
 GROUPS_FRESH_FOR = 600.0
 
 
-def _groups_key(tenant_id: int | None, consultation_id: int) -> str:
-    return f"results:{tenant_id}:{consultation_id}:groups"
-
-
 def kept_opinion_groups(
     session: TenantSession,
     store: Store,
@@ -386,7 +375,7 @@ def kept_opinion_groups(
     """The consultation's opinion groups as last computed; None while they are computed for the
     first time. A copy older than ``fresh_for``, or none, asks ``jobs`` for a recomputation
     (one at a time); with inline jobs (the embedded default) it is done when this returns."""
-    key = _groups_key(session.tenant_id, consultation_id)
+    key = _key(session, consultation_id, "groups")
     kept = store.get(key)
     stale = kept is None or time.time() - json.loads(kept)["at"] >= fresh_for
     if stale and store.set(key + ":computing", "1", ttl=RECOMPUTE_LOCK, only_new=True):
@@ -401,17 +390,17 @@ def kept_opinion_groups(
             consultation_id=consultation_id,
         )
         kept = store.get(key)  # "sync" jobs (tests) have run
-    return groups.from_json(json.loads(kept)["rows"]) if kept is not None else None
+    return groups.from_json(json.loads(kept)["groups"]) if kept is not None else None
 
 
 def refresh_opinion_groups(
     session: TenantSession, store: Store, consultation_id: int
 ) -> groups.OpinionGroups:
     """Compute the consultation's opinion groups and keep them for :func:`kept_opinion_groups`."""
-    key = _groups_key(session.tenant_id, consultation_id)
+    key = _key(session, consultation_id, "groups")
     try:
         value = opinion_groups(session, consultation_id)
-        store.set(key, json.dumps({"at": time.time(), "rows": value}), ttl=KEPT_FOR)
+        store.set(key, json.dumps({"at": time.time(), "groups": value}), ttl=KEPT_FOR)
     finally:
         store.delete(key + ":computing")
     return value
