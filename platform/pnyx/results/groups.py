@@ -86,7 +86,7 @@ def find_groups(
     voters = np.asarray(voters)
     proposals = np.asarray(proposals)
     values = np.asarray(values, dtype=np.float64)
-    voter_ids, rows = np.unique(voters, return_inverse=True)
+    _, rows = np.unique(voters, return_inverse=True)
     keep = np.bincount(rows)[rows] >= MIN_VOTES
     rows, cols, values = rows[keep], np.asarray(proposals)[keep], values[keep]
     proposal_ids, cols = np.unique(cols, return_inverse=True)
@@ -106,8 +106,11 @@ def find_groups(
     per_voter = np.bincount(rows, minlength=n)
     points = _times(rows, cols, centred, basis, n) * np.sqrt(m / per_voter)[:, None]
     labels, silhouette = _best_clustering(points, seed)
-
-    k = int(labels.max()) + 1
+    # Groups numbered by size, largest first: "A" is the largest.
+    sizes = np.bincount(labels)
+    labels = np.argsort(np.argsort(-sizes, kind="stable"))[labels]
+    sizes = np.bincount(labels)  # a centre no voter joined is the last label, and dropped
+    k = len(sizes)
     group_of_vote = labels[rows]
     cell = group_of_vote * m + cols
     agreed = np.bincount(cell, weights=(values == AGREE), minlength=k * m).reshape(k, m)
@@ -130,9 +133,8 @@ def find_groups(
             for j in chosen
         )
 
-    sizes = np.bincount(labels, minlength=k)
     groups = []
-    for g in np.argsort(-sizes, kind="stable"):
+    for g in range(k):
         others_agreed = agreed.sum(axis=0) - agreed[g]
         others_voted = voted.sum(axis=0) - voted[g]
         others = (others_agreed + 1) / (others_voted + 2)
@@ -147,32 +149,18 @@ def find_groups(
             -np.inf,
         )
         top = [j for j in np.argsort(-lift, kind="stable")[:3] if lift[j] > DISTINCT_Z]
-        groups.append(
-            (
-                g,
-                tuple((int(proposal_ids[j]), float(rates[g, j]), float(others[j])) for j in top),
-            )
+        distinctive = tuple(
+            (int(proposal_ids[j]), float(rates[g, j]), float(others[j])) for j in top
         )
-    order = [g for g, _ in groups]  # labels by size: "A" is the largest group
+        groups.append(
+            OpinionGroup(chr(ord("A") + g), int(sizes[g]), float(sizes[g] / n), distinctive)
+        )
     return OpinionGroups(
         n,
-        tuple(
-            OpinionGroup(chr(ord("A") + i), int(sizes[g]), float(sizes[g] / n), distinctive)
-            for i, (g, distinctive) in enumerate(groups)
-        ),
-        _reordered(listed(np.argsort(-consensus, kind="stable")), order),
-        _reordered(listed(np.argsort(-division, kind="stable")), order),
+        tuple(groups),
+        listed(np.argsort(-consensus, kind="stable")),
+        listed(np.argsort(-division, kind="stable")),
         silhouette,
-    )
-
-
-def _reordered(items: tuple[GroupRates, ...], order: list[int]) -> tuple[GroupRates, ...]:
-    """Per-group tuples in label order (largest group first)."""
-    return tuple(
-        item._replace(
-            agree=tuple(item.agree[g] for g in order), votes=tuple(item.votes[g] for g in order)
-        )
-        for item in items
     )
 
 
