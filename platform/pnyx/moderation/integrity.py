@@ -80,8 +80,9 @@ DEFAULT_LIMITS: tuple[RateLimit, ...] = (
     RateLimit("proposal_account", "proposal", "account", 10, 3600),
     RateLimit("proposal_ip", "proposal", "ip", 30, 3600),
     RateLimit("signup_ip", "signup", "ip", 10, 3600),
-    # Giving one's year of birth and postal code (anonymous voters too): a few per person.
-    RateLimit("profile_ip", "profile", "ip", 60, 3600),
+    # Giving one's year of birth and postal code (anonymous voters too, each a new participant
+    # row): an office behind one address, not a script.
+    RateLimit("profile_ip", "profile", "ip", 300, 3600),
 )
 
 
