@@ -79,3 +79,10 @@ def test_every_answer_carries_the_security_headers(world):
     assert docs.status_code == 200 and docs.headers["Content-Security-Policy"] == DOCS_POLICY
     secure = client.client.get("/", base_url="https://alpha.pnyx.test")
     assert secure.headers["Strict-Transport-Security"] == "max-age=31536000"
+
+
+def test_the_favicon_has_the_usual_address_too(world):
+    response = world.client("alpha").get("/favicon.ico")
+    assert response.status_code == 301 and response.headers["Location"].endswith(
+        "/static/favicon.svg"
+    )

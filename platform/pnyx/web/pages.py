@@ -91,6 +91,12 @@ def logout():
     return redirect(url_for("pages.home"))
 
 
+@blp.route("/favicon.ico")
+def favicon():
+    """Browsers ask for it on pages that name no icon (the API's Swagger page)."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)
+
+
 @blp.route("/vendor/<package>/<path:filename>")
 def vendor(package: str, filename: str):
     if package not in VENDOR_PACKAGES:
