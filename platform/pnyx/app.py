@@ -9,6 +9,7 @@ from pathlib import Path
 from flask import Flask, g, request
 from flask_babel import Babel
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from pnyx.kernel.config import Config
 from pnyx.kernel.runtime import Kernel, set_kernel
@@ -26,6 +27,18 @@ def _select_locale() -> str:
     return request.accept_languages.best_match(LOCALES, default=default) if not tenant else default
 
 
+BIGINT_MAX = 2**63 - 1
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` in every route: ids within PostgreSQL's bigint. A larger number names no
+    row (404), instead of reaching the database as an out-of-range value (an error there)."""
+
+    def __init__(self, map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", BIGINT_MAX)
+        super().__init__(map, *args, **kwargs)
+
+
 def create_app(config: Config | None = None) -> Flask:
     config = config or Config.from_env()
     app = Flask(
@@ -34,6 +47,7 @@ def create_app(config: Config | None = None) -> Flask:
         static_folder=str(HERE / "web" / "static"),
         static_url_path="/static",
     )
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     app.config.update(
         SECRET_KEY=config.secret_key,
         MAX_CONTENT_LENGTH=config.max_content_length,

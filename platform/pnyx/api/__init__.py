@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 from flask_smorest import Api
+from flask_smorest.spec.plugins import integerconverter2paramschema
 
 from pnyx.kernel.errors import Problem
 from pnyx.kernel.i18n import N_
@@ -68,6 +69,8 @@ def init_app(app: Flask) -> PnyxApi:
         app, spec_kwargs={"info": {"description": "Pnyx: citizen consultations, many tenants."}}
     )
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    converter = app.url_map.converters["int"]  # the app's IdConverter: documented as an integer
+    api.register_converter(converter, integerconverter2paramschema)
     for blueprint in (
         auth_blp,
         account_blp,

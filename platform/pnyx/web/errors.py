@@ -7,7 +7,7 @@ import logging
 from flask import Flask, Response, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from pnyx.kernel.errors import Problem
+from pnyx.kernel.errors import Invalid, Problem
 from pnyx.kernel.i18n import N_
 
 log = logging.getLogger("pnyx.errors")
@@ -64,7 +64,27 @@ def problem_from_http(exc: HTTPException) -> Problem:
     return Problem(detail or described or title, code=code, status=status, title=title)
 
 
+NUL = "\x00"
+
+
+def _refuse_nul_characters() -> None:
+    """Text with a NUL character can be stored nowhere (PostgreSQL refuses it): refused at the
+    door, in the path, the query string, a form or a JSON body, as bad input."""
+    values = [request.path, *(v for vs in request.args.listvalues() for v in vs)]
+    if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        if request.is_json:
+            body = request.get_data(cache=True)
+            if b"\x00" in body or b"\\u0000" in body:
+                values.append(NUL)
+        elif request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            values.extend(v for vs in request.form.listvalues() for v in vs)
+    if any(NUL in value for value in values):
+        raise Invalid(N_("Text cannot contain a NUL character."), code="invalid_characters")
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(_refuse_nul_characters)
+
     @app.errorhandler(Problem)
     def _problem(exc: Problem):
         return problem_response(exc)
