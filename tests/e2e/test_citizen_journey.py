@@ -191,7 +191,7 @@ def test_citizen_journey(server, browser):
         page.get_by_role("button", name="Suivante").click()
         page.locator(".qualify-form").wait_for(state="detached")  # the next card is in
     axe.check(page, "end of the sequence")
-    assert "Propositions votées dans cette série : 12." in page.locator("#card").inner_text()
+    assert "Propositions votées dans cette série\u00a0: 12." in page.locator("#card").inner_text()
 
     # Propose; the author sees it pending.
     page.goto(server + f"/c/{SLUG}/proposer")

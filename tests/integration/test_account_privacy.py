@@ -317,7 +317,8 @@ def test_proposal_decision_mail_for_the_moderation_room(world, database, mailbox
     )
     [message] = mailbox.messages
     assert message["To"] == "citizen@alpha.test"
-    assert message["Subject"] == "Tenant Alpha : votre proposition n'a pas été publiée"
+    subject = message["Subject"].replace("\u00a0", " ")  # French: a no-break space before ":"
+    assert subject == "Tenant Alpha : votre proposition n'a pas été publiée"
     text = message.get_body(("plain",)).get_content()
     assert text.startswith("Bonjour,") and "plusieurs idées" in text and "bancs" in text
     # After erasure the author cannot be reached: nothing is sent.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -95,8 +96,8 @@ BAD_PROPOSALS = [
     ("", "Écrivez votre proposition."),
     ("Il faut abc", "Au moins 12 caractères."),  # 11 characters
     ("Il faut " + "x" * 133, "Au plus 140 caractères."),  # 141 characters
-    ("Des trains le soir, vite", "Commencez par « Il faut … »."),
-    ("Il faut <b>des</b> trains", "Texte simple seulement : pas de HTML."),
+    ("Des trains le soir, vite", "Commencez par «\u00a0Il faut …\u00a0»."),
+    ("Il faut <b>des</b> trains", "Texte simple seulement\u00a0: pas de HTML."),
 ]
 
 
@@ -170,9 +171,9 @@ def test_refusal_with_a_reason_is_shown_to_the_author(world, alpha):
     assert response.status_code == 303
     mine = html.unescape(citizen.get(f"/c/{SLUG}/proposer").get_data(as_text=True))
     assert "refusée" in mine and "(Hors sujet)" in mine
-    assert "Note de la modération : Déjà traité par le réseau de bus." in mine
+    assert "Note de la modération\u00a0: Déjà traité par le réseau de bus." in mine
     own = citizen.get(f"/c/{SLUG}/p/{alpha['pending']}").get_data(as_text=True)
-    assert "Refusée par la modération : Hors sujet." in html.unescape(own)
+    assert "Refusée par la modération\u00a0: Hors sujet." in html.unescape(own)
     assert "Déjà traité par le réseau de bus." in html.unescape(own)
 
 
@@ -292,6 +293,8 @@ def test_a_sequence_asks_the_segment_invites_to_propose_and_ends(world, alpha, d
     asked = client.get(f"/c/{SLUG}/participer").get_data(as_text=True)
     assert "Une question sur vous" in asked
     assert 'name="birth_year"' in asked and 'name="postal_code"' in asked
+    empty = step(client, "segment", birth_year=" ", postal_code="")
+    assert empty.status_code == 422 and "ou passez la question" in empty.get_data(as_text=True)
     wrong = step(client, "segment", birth_year="1990", postal_code="350")
     assert wrong.status_code == 422
     page = wrong.get_data(as_text=True)
@@ -308,7 +311,7 @@ def test_a_sequence_asks_the_segment_invites_to_propose_and_ends(world, alpha, d
     assert "Vous avez une idée" in invited and "Il faut…" in invited
     assert step(client, "skip_invite").status_code == 303
     end = client.get(f"/c/{SLUG}/participer").get_data(as_text=True)
-    assert "Merci" in end and "Propositions votées dans cette série : 2" in end
+    assert "Merci" in end and "Propositions votées dans cette série\u00a0: 2" in end
     assert f"http://alpha.pnyx.test/c/{SLUG}" in end and "Une question sur vous" not in end
     step(client, "continue")
     after = client.get(f"/c/{SLUG}/participer").get_data(as_text=True)
@@ -684,7 +687,7 @@ def test_results_show_each_zone_once_the_consultation_has_ended(world, database)
     consensus = page[page.index('id="zone-consensus"') : page.index('id="zone-controversy"')]
     rejection = page[page.index('id="zone-rejection"') : page.index('id="zone-limbo"')]
     assert "Il faut plus de trains le soir" in consensus
-    assert re.search(r"9\d % d’accord · [0-5] % neutre · [0-5] % pas d’accord", consensus)
+    assert re.search(r"9\d\s% d’accord · [0-5]\s% neutre · [0-5]\s% pas d’accord", consensus)
     assert "Il faut des pistes cyclables sûres" in rejection
     assert "Il faut des bancs" not in page  # pending: not published
     rural = client.get("/c/bilan/resultats", query_string={"segment": "territory:rural"})
@@ -697,9 +700,16 @@ def test_results_show_each_zone_once_the_consultation_has_ended(world, database)
     assert ids["a1"] != ids["a2"]
 
 
-def test_results_wait_for_the_end_except_for_the_tenants_admins(world, alpha):
+def test_results_wait_for_the_end_except_for_the_tenants_admins(world, alpha, database):
+    from babel.dates import format_date
+
+    from pnyx.consultations.models import Consultation
+
+    with database.session(tenant_id=world.alpha_id) as s:
+        ends_at = s.get(Consultation, alpha["consultation"]).ends_at
+    ends_on = format_date(ends_at.astimezone(ZoneInfo("Europe/Paris")), "long", locale="fr")
     citizen = world.client("alpha").get(f"/c/{SLUG}/resultats").get_data(as_text=True)
-    assert "Les résultats seront publiés à la fin de la consultation, le 1 mars 2027." in (
+    assert f"Les résultats seront publiés à la fin de la consultation, le {ends_on}." in (
         html.unescape(citizen)
     )
     assert 'id="zone-consensus"' not in citizen

@@ -16,8 +16,9 @@ the simulator and the tests:
    nearest centre), keeping the k with the best silhouette on a sample of voters.
 4. Per group and proposal, the agree rate (a + 1)/(n + 2). A proposal's group-informed
    consensus is the product of its groups' agree rates: high only when every group agrees,
-   whatever their sizes, so a majority group cannot carry it alone. Its division is the gap
-   between the most and the least agreeing group. A group's distinctive proposals are those it
+   whatever their sizes, so a majority group cannot carry it alone; it is listed as agreed by
+   every group when a majority of each agrees. Its division is the gap between the most and
+   the least agreeing group; it is listed as dividing them from 30 points. A group's distinctive proposals are those it
    agrees with more than the other voters do, clearly (by 1.96 standard errors or more).
 
 Only voters with at least ``MIN_VOTES`` votes are placed (fewer place them by chance), and only
@@ -35,6 +36,8 @@ MIN_PROPOSAL_VOTES = 5
 MIN_VOTERS = 30  # fewer placed voters: no groups
 MAX_GROUPS = 5
 MIN_GROUP_VOTES = 3  # a group's rate on a proposal counts from this many of its votes
+SHARED_AGREEMENT = 0.5  # "what every group agrees on": a majority of each group agrees
+DIVIDING_GAP = 0.3  # "what divides the groups": 30 points or more between two groups
 DISTINCT_Z = 1.96  # a distinctive proposal: its group agrees more than the others at 95 %
 SILHOUETTE_SAMPLE = 2_000
 KMEANS_SAMPLE = 20_000
@@ -64,8 +67,8 @@ class OpinionGroup(NamedTuple):
 class OpinionGroups(NamedTuple):
     placed: int  # voters placed in a group (MIN_VOTES votes or more)
     groups: tuple[OpinionGroup, ...]  # empty: too few voters to tell groups apart
-    consensus: tuple[GroupRates, ...]  # most agreed by every group first
-    division: tuple[GroupRates, ...]  # most dividing first
+    consensus: tuple[GroupRates, ...]  # agreed by a majority of each group, most agreed first
+    division: tuple[GroupRates, ...]  # 30 points or more between groups, most dividing first
     silhouette: float  # how well apart the groups are, −1 … 1
 
 
@@ -119,9 +122,11 @@ def find_groups(
     seen_by_all = (voted >= MIN_GROUP_VOTES).all(axis=0)
     consensus = np.prod(rates, axis=0)
     division = rates.max(axis=0) - rates.min(axis=0)
+    agreed_by_all = seen_by_all & (rates.min(axis=0) > SHARED_AGREEMENT)
+    dividing = seen_by_all & ~agreed_by_all & (division >= DIVIDING_GAP)
 
-    def listed(order: np.ndarray) -> tuple[GroupRates, ...]:
-        chosen = [j for j in order if seen_by_all[j]][:shown]
+    def listed(order: np.ndarray, among: np.ndarray) -> tuple[GroupRates, ...]:
+        chosen = [j for j in order if among[j]][:shown]
         return tuple(
             GroupRates(
                 int(proposal_ids[j]),
@@ -158,8 +163,8 @@ def find_groups(
     return OpinionGroups(
         n,
         tuple(groups),
-        listed(np.argsort(-consensus, kind="stable")),
-        listed(np.argsort(-division, kind="stable")),
+        listed(np.argsort(-consensus, kind="stable"), agreed_by_all),
+        listed(np.argsort(-division, kind="stable"), dividing),
         silhouette,
     )
 

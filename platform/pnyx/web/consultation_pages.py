@@ -269,6 +269,15 @@ def sequence_step(slug: str):
     elif action == "segment":
         form = {name: request.form.get(name, "")[:20] for name in ("birth_year", "postal_code")}
         try:
+            if not any(value.strip() for value in form.values()):
+                raise Invalid(
+                    N_("Give your year of birth, your postal code or both, or skip the question."),
+                    code="empty_profile",
+                    errors={
+                        name: [N_("Give your year of birth, your postal code or both.")]
+                        for name in form
+                    },
+                )
             integrity.check(
                 kernel().store, "profile", tenant_id=consultation.tenant_id, ip=request.remote_addr
             )
@@ -565,13 +574,8 @@ def results_page(slug: str):
     consultation = load_consultation(slug)
     shown_now, provisional = _results_shown(consultation)
     context = {"consultation": consultation, "published": shown_now}
-    if not context["published"]:
-        results_step = next(
-            (step for step in consultation.steps or () if step.get("kind") == "results"), None
-        )
-        return render_template(
-            "consultation/results.html", **context, results_date=(results_step or {}).get("date")
-        )
+    if not context["published"]:  # the page says when: at the consultation's end
+        return render_template("consultation/results.html", **context)
     segment = request.args.get("segment", "all")
     errors: dict[str, list[str]] = {}
     status = 200
@@ -614,10 +618,8 @@ def report_page(slug: str):
     """The consultation's report, to print or save as PDF: published as the results are."""
     consultation = load_consultation(slug)
     shown = _results_shown(consultation)
-    if not shown.shown:
-        return render_template(
-            "consultation/report.html", consultation=consultation, report=None
-        ), 404
+    if not shown.shown:  # a page saying when, as the results page does
+        return render_template("consultation/report.html", consultation=consultation, report=None)
     built = report.build(db(), kernel().store, kernel().jobs, consultation)
     return render_template(
         "consultation/report.html",

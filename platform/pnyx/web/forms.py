@@ -265,7 +265,14 @@ def step_label(kind: str) -> str:
     }.get(kind, kind)
 
 
+def colon() -> str:
+    """A label's colon as the reader's language writes it: French puts a no-break space
+    before it ("Votre vote : D'accord"), English none."""
+    return "\u00a0:" if str(get_locale()).startswith("fr") else ":"
+
+
 def init_filters(app: Flask) -> None:
+    app.jinja_env.globals["colon"] = colon
     app.jinja_env.filters.update(
         local_date=local_date,
         number=number,
