@@ -14,6 +14,7 @@ from pnyx.kernel.i18n import N_
 from .models import Proposal, ProposalCounter, ProposalStatus, ProposalTag, Tag
 
 SORTS = ("recent", "votes")
+MAX_PAGE = 10_000
 MAX_PER_PAGE = 100
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -55,9 +56,11 @@ def search(
             code="invalid_sort",
             errors={"sort": [N_("Sort by recent or votes.")]},
         )
-    if not 1 <= per_page <= MAX_PER_PAGE or page < 1 or page > 10_000:
+    if not 1 <= per_page <= MAX_PER_PAGE or page < 1 or page > MAX_PAGE:
         raise Invalid(
-            N_("Page out of range."), code="invalid_page", errors={"page": [N_("Out of range.")]}
+            N_("Page out of range."),
+            code="invalid_page",
+            errors={"page": [N_("A page number from 1 to %(last)s.", last=MAX_PAGE)]},
         )
     query = select(Proposal).where(
         Proposal.consultation_id == consultation_id, Proposal.status == ProposalStatus.accepted
