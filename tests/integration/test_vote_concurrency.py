@@ -53,6 +53,38 @@ def expected_counters(session, proposal_ids):
     return expected
 
 
+def at_once(voter) -> None:
+    """``voter(seed)`` in CLIENTS threads at once (each waits at the test's barrier)."""
+    threads = [threading.Thread(target=voter, args=(seed,)) for seed in range(CLIENTS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def counter_mismatches(session, proposal_ids) -> list:
+    """(proposal, segment, {column: (counter, votes table)}) wherever the two differ."""
+    expected = expected_counters(session, proposal_ids)
+    counters = session.scalars(
+        select(ProposalCounter).where(ProposalCounter.proposal_id.in_(proposal_ids))
+    ).all()
+    assert len(counters) == len(proposal_ids) * len(SEGMENTS)
+    zero = dict.fromkeys((column_name(k, t) for t in (False, True) for k in COUNTED_KEYS), 0)
+    mismatches = []
+    for row in counters:
+        actual = {name: getattr(row, name) for name in zero}
+        wanted = expected.get((row.proposal_id, row.segment), zero)
+        if actual != wanted:
+            mismatches.append(
+                (
+                    row.proposal_id,
+                    row.segment,
+                    {k: (actual[k], wanted[k]) for k in actual if actual[k] != wanted[k]},
+                )
+            )
+    return mismatches
+
+
 def test_concurrent_voters_keep_counters_exact(world, database, config):
     c = factories.consultation(database, world.alpha_id)
     proposals = [
@@ -90,37 +122,18 @@ def test_concurrent_voters_keep_counters_exact(world, database, config):
             if response.status_code != 200:
                 errors.append(f"{response.status_code} {response.get_data(as_text=True)}")
 
-    threads = [threading.Thread(target=voter, args=(seed,)) for seed in range(CLIENTS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    at_once(voter)
     assert errors == []
 
     with database.session(tenant_id=world.alpha_id) as s:
-        expected = expected_counters(s, ids)
+        assert counter_mismatches(s, ids) == []
         counters = s.scalars(
             select(ProposalCounter).where(ProposalCounter.proposal_id.in_(ids))
         ).all()
-        assert len(counters) == len(ids) * len(SEGMENTS)
         votes_cast = s.scalar(
             select(func.count()).select_from(Vote).where(Vote.proposal_id.in_(ids))
         )
     assert votes_cast > 0
-    zero = dict.fromkeys((column_name(k, t) for t in (False, True) for k in COUNTED_KEYS), 0)
-    mismatches = []
-    for row in counters:
-        actual = {name: getattr(row, name) for name in zero}
-        wanted = expected.get((row.proposal_id, row.segment), zero)
-        if actual != wanted:
-            mismatches.append(
-                (
-                    row.proposal_id,
-                    row.segment,
-                    {k: (actual[k], wanted[k]) for k in actual if actual[k] != wanted[k]},
-                )
-            )
-    assert mismatches == []
     total_raw = sum(
         r.raw_agree + r.raw_disagree + r.raw_neutral for r in counters if r.segment == "all"
     )
@@ -150,15 +163,7 @@ def test_votes_changing_the_same_proposal_at_once_never_deadlock(world, database
             if response.status_code != 200:
                 errors.append(f"{response.status_code} {response.get_data(as_text=True)[:300]}")
 
-    threads = [threading.Thread(target=voter, args=(seed,)) for seed in range(CLIENTS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    at_once(voter)
     assert errors == []
     with database.session(tenant_id=world.alpha_id) as s:
-        expected = expected_counters(s, [pid])
-        for row in s.scalars(select(ProposalCounter).where(ProposalCounter.proposal_id == pid)):
-            wanted = expected.get((pid, row.segment))
-            if wanted:
-                assert {name: getattr(row, name) for name in wanted} == wanted
+        assert counter_mismatches(s, [pid]) == []

@@ -12,7 +12,7 @@ from marshmallow import Schema, fields, validate
 from pnyx.consultations import votes
 from pnyx.identity.accounts import signup
 from pnyx.identity.models import Account, Participant
-from pnyx.identity.participants import age_band, update_profile
+from pnyx.identity.participants import age_band
 from pnyx.identity.service import issue_token, principal_of
 from pnyx.kernel.errors import Forbidden
 from pnyx.kernel.i18n import N_
@@ -128,8 +128,7 @@ class Me(MethodView):
             kernel().store, "profile", tenant_id=require_tenant().id, ip=request.remote_addr
         )
         participant, account = _me(create=True)
-        update_profile(db(), participant, datetime.now(UTC), **data)
-        votes.place_earlier_votes(db(), participant)
+        votes.give_segment(db(), participant, datetime.now(UTC), **data)
         db().commit()
         return _profile(participant, account)
 

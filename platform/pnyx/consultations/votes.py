@@ -32,7 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Update
 
 from pnyx.identity.models import Participant
-from pnyx.identity.participants import VoterHead, age_band
+from pnyx.identity.participants import VoterHead, age_band, update_profile
 from pnyx.kernel.db import TenantSession, UTCDateTime, on_commit
 from pnyx.kernel.errors import Conflict, Invalid, NotFound
 from pnyx.kernel.i18n import N_
@@ -461,6 +461,21 @@ def remove(
     _apply(session, proposal_id, old, {})
     _announce(session, consultation, proposal_id)
     return VoteState(proposal_id, None, (), False, True)
+
+
+def give_segment(
+    session: TenantSession,
+    voter: Participant,
+    now: datetime,
+    *,
+    birth_year: object = None,
+    postal_code: object = None,
+) -> Participant:
+    """The voter's year of birth and/or postal code (checked, as ``update_profile`` does), and
+    their earlier votes placed in the segment these make known (:func:`place_earlier_votes`)."""
+    update_profile(session, voter, now, birth_year=birth_year, postal_code=postal_code)
+    place_earlier_votes(session, voter)
+    return voter
 
 
 def place_earlier_votes(session: TenantSession, voter: Participant) -> int:

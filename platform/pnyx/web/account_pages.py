@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 
 from pnyx.consultations import votes
 from pnyx.consultations.privacy import export_account
-from pnyx.identity import accounts, participants, privacy, recovery
+from pnyx.identity import accounts, privacy, recovery
 from pnyx.identity.models import Account
 from pnyx.identity.service import principal_of
 from pnyx.kernel.errors import Invalid, Problem
@@ -89,14 +89,13 @@ def profile():
     if request.method == "POST":
         form = {name: request.form.get(name, "")[:20] for name in ("birth_year", "postal_code")}
         try:
-            participants.update_profile(
+            votes.give_segment(
                 db(),
                 participant,
                 now(),
                 birth_year=form["birth_year"],
                 postal_code=form["postal_code"],
             )
-            votes.place_earlier_votes(db(), participant)
         except Invalid as exc:
             db().rollback()
             errors, status = field_errors(exc), exc.status

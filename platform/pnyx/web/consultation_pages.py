@@ -19,7 +19,6 @@ from pnyx.consultations.models import (
     Proposal,
     ProposalStatus,
 )
-from pnyx.identity import participants
 from pnyx.kernel.errors import Invalid, NotFound, Problem
 from pnyx.kernel.i18n import N_
 from pnyx.moderation import integrity
@@ -281,14 +280,13 @@ def sequence_step(slug: str):
             integrity.check(
                 kernel().store, "profile", tenant_id=consultation.tenant_id, ip=request.remote_addr
             )
-            participants.update_profile(
+            votes.give_segment(
                 db(),
                 voter,
                 now(),
                 birth_year=form["birth_year"],
                 postal_code=form["postal_code"],
             )
-            votes.place_earlier_votes(db(), voter)
         except Problem as exc:  # Invalid per field; TooManyRequests
             db().rollback()
             step = _step(consultation, voter)
