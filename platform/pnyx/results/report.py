@@ -29,12 +29,12 @@ from pnyx.kernel.store import Store
 
 from . import groups as opinion_groups
 from . import service
+from .scores import NEEDS_MORE_VOTES as UNDECIDED
 from .service import ZONES, Published
 
 LEADING = 10  # proposals shown per zone
 MIN_SEGMENT_VOTES = 10  # a segment's agreement is shown from this many (weighted) votes
 COMPARED = tuple(s for s in SEGMENTS if s != "all" and not s.endswith(":unknown"))
-UNDECIDED = "needs_more_votes"
 
 
 class Theme(NamedTuple):
@@ -59,7 +59,7 @@ class Report(NamedTuple):
 
 def build(session: TenantSession, store: Store, jobs, consultation: Consultation) -> Report:
     found = service.published(session, store, consultation.id)
-    zones, undecided = service.by_zone(found)
+    zones, _undecided = service.by_zone(found)
     leading = {zone: items[:LEADING] for zone, items in zones.items()}
     shown = {item.proposal_id for items in leading.values() for item in items}
     by_segment: dict[int, dict[str, Published]] = {pid: {} for pid in shown}

@@ -238,6 +238,7 @@ def zone_label(zone: str) -> str:
         "controversy": _("Controversy"),
         "rejection": _("Rejection"),
         "limbo": _("No clear opinion"),
+        "needs_more_votes": _("Need more votes"),
     }.get(zone, zone)
 
 
