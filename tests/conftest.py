@@ -4,6 +4,7 @@ default; every test starts from empty tables and builds (at least) two tenants."
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -248,3 +249,30 @@ def smtp_app(config, owner_engine, smtp_server):
         Redis.from_url(config.redis_url).flushdb()
     yield app
     app.extensions["pnyx"].close()
+
+
+# --- S3: a local server speaking its wire format, for boto3 to talk to ---
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture()
+def s3_endpoint(monkeypatch):
+    """A local HTTP server speaking S3's wire format (moto's server), for boto3 to talk to."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "eu-west-3",
+    }.items():
+        monkeypatch.setenv(name, value)
+    yield f"http://127.0.0.1:{port}"
+    server.stop()

@@ -89,6 +89,7 @@ def create_app(config: Config | None = None) -> Flask:
         integrity_pages,
         moderation_pages,
         pages,
+        partner_pages,
         security,
     )
     from .web.theme import init_app as init_theme
@@ -97,11 +98,26 @@ def create_app(config: Config | None = None) -> Flask:
     errors.init_app(app)
     api.init_app(app)
     app.register_blueprint(pages.blp)
-    for face in (consultation_pages, account_pages, admin_pages, integrity_pages, moderation_pages):
+    for face in (
+        consultation_pages,
+        account_pages,
+        admin_pages,
+        integrity_pages,
+        moderation_pages,
+        partner_pages,
+    ):
         app.register_blueprint(face.blp)
     forms.init_csrf(
         app,
-        {"pages", "consultation", "account_pages", "admin", "integrity_pages", "moderation_desk"},
+        {
+            "pages",
+            "consultation",
+            "account_pages",
+            "admin",
+            "integrity_pages",
+            "moderation_desk",
+            "partner_pages",
+        },
     )
     forms.init_filters(app)
     forms.init_languages(app, LOCALES)

@@ -292,3 +292,27 @@ DEMO_CITIZENS: dict[str, list[tuple[str, str, int, str]]] = {
         ("Samuel", "samuel", 1984, "12000"),
     ],
 }
+
+# Each demo coalition: (name, tier, website, colour of its generated logo). Fictional
+# organisations; their logos are drawn by the seed (a coloured banner with the name).
+DEMO_PARTNERS = {
+    "bretagne": [
+        ("Fondation Littoral & Bocage", "founding", "https://littoral-bocage.example", "#0b5394"),
+        ("Banque des Communes de l'Ouest", "founding", None, "#38761d"),
+        ("Réseau des tiers-lieux bretons", "associate", None, "#a64d79"),
+        ("Mutuelle d'Armor", "associate", "https://mutuelle-armor.example", "#b45f06"),
+    ],
+    "lyon": [
+        ("Fondation Rhône-Saône", "founding", "https://rhone-saone.example", "#990000"),
+        ("Lyon Solidaire", "associate", None, "#134f5c"),
+    ],
+    "acme": [],  # an internal consultation: no coalition
+    "climat": [
+        ("Fondation Terre commune", "founding", "https://terre-commune.example", "#274e13"),
+        ("Énergies partagées", "founding", None, "#7f6000"),
+        ("Banque verte coopérative", "founding", None, "#0c343d"),
+        ("Collectif Vélo partout", "associate", None, "#85200c"),
+        ("Écoles durables", "associate", "https://ecoles-durables.example", "#20124d"),
+        ("Océans vivants", "associate", None, "#1c4587"),
+    ],
+}

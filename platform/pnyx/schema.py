@@ -1,5 +1,6 @@
 """Every model module, imported once so that ``Base.metadata`` knows every table."""
 
+from billing import models as billing_models  # noqa: F401
 from pnyx.consultations import models as consultations_models  # noqa: F401
 from pnyx.identity import models as identity_models  # noqa: F401
 from pnyx.kernel.db import Base

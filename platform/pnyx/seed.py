@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import random
+import unicodedata
 from datetime import UTC, datetime, timedelta
 
 import click
 from sqlalchemy import select
 
+from billing import partners as billing_partners
 from pnyx.consultations import proposals as proposals_service
 from pnyx.consultations import service as consultations_service
 from pnyx.consultations import votes as votes_service
@@ -22,12 +25,13 @@ from pnyx.identity.participants import (
 from pnyx.identity.service import create_account, create_staff, principal_of
 from pnyx.kernel.config import Config
 from pnyx.kernel.db import Database
+from pnyx.kernel.storage import make_storage
 from pnyx.moderation.assignments import assign
 from tenants import service as tenants_service
 from tenants.models import Tenant
 from themes.service import set_theme
 
-from .demo_content import DEMO_CITIZENS, DEMO_CONSULTATIONS
+from .demo_content import DEMO_CITIZENS, DEMO_CONSULTATIONS, DEMO_PARTNERS
 
 DEMO_PASSWORD = "demo-password-2026"
 DEMO_TENANTS = (
@@ -222,10 +226,42 @@ def seed_consultation(
     return consultation
 
 
+DEMO_LOGO_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"  # Debian: fonts-dejavu
+
+
+def demo_logo(name: str, colour: str) -> bytes:
+    """A stand-in logo for a fictional partner: its name in white on a banner of its colour."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    try:
+        font = ImageFont.truetype(DEMO_LOGO_FONT, 28)
+    except OSError:  # no DejaVu here: Pillow's own font, which has no accents
+        font = ImageFont.load_default(size=28)
+        name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    left, top, right, bottom = font.getbbox(name)
+    image = Image.new("RGB", (right - left + 48, 88), colour)
+    ImageDraw.Draw(image).text((24 - left, (88 - bottom - top) // 2), name, "white", font)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def seed_partners(session, storage, partners: list) -> None:
+    """The demo coalition, once: a tenant that has partners already is left as it is."""
+    if billing_partners.list_partners(session):
+        return
+    for position, (name, tier, website, colour) in enumerate(partners):
+        partner = billing_partners.create_partner(
+            session, {"name": name, "tier": tier, "website_url": website, "position": position}
+        )
+        billing_partners.set_logo(session, storage, partner.id, demo_logo(name, colour))
+
+
 def seed_demo(config: Config, port: int = 8000) -> list[str]:
     """Idempotent: creates what is missing of the demo, with a progress bar; a line per tenant,
     one for the operator and one for the moderator, with the address served on ``port``."""
     database = Database(config.database_url)
+    storage = make_storage(config)
     lines = []
     with click.progressbar(
         DEMO_TENANTS, label="seeding demo tenants and consultations", show_pos=True
@@ -253,6 +289,7 @@ def seed_demo(config: Config, port: int = 8000) -> list[str]:
                     DEMO_CITIZENS[slug],
                     email_domain=f"{slug}.example",
                 )
+                seed_partners(session, storage, DEMO_PARTNERS[slug])
             host = tenants_service.platform_host(slug, config.platform_domain)
             lines.append(
                 f"{name:<24} http://{host}:{port}/   admin: admin@{slug}.example / {DEMO_PASSWORD}"

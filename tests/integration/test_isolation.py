@@ -10,6 +10,7 @@ import re
 
 from sqlalchemy import select
 
+from billing import partners
 from tenants.models import TenantHost
 from tests import factories
 
@@ -24,6 +25,7 @@ def alpha_ids(world, database) -> dict[str, int]:
     )
     with database.scope(tenant_id=world.alpha_id) as s:
         group_id = lockstep_group(s, consultation.id, proposal.id)
+        partner_id = partners.create_partner(s, {"name": "Fondation", "tier": "founding"}).id
     return {
         "tenant_id": world.alpha_id,
         "host_id": host_id,
@@ -31,6 +33,7 @@ def alpha_ids(world, database) -> dict[str, int]:
         "proposal_id": proposal.id,
         "author_id": proposal.author_id,  # a participant of alpha (the moderation desk)
         "group_id": group_id,  # a flagged lockstep group of alpha (vote integrity)
+        "partner_id": partner_id,  # a partner of alpha's coalition
     }
 
 
@@ -96,5 +99,6 @@ def test_alpha_ids_exist_for_alpha(world, database):
     alpha = world.client("alpha")
     assert alpha.get(f"/api/v1/consultations/{ids['consultation_id']}").status_code == 200
     assert alpha.get(f"/api/v1/proposals/{ids['proposal_id']}").status_code == 200
+    assert alpha.get(f"/api/v1/partners/{ids['partner_id']}").status_code == 200
     hosts = operator.get(f"/api/v1/tenants/{ids['tenant_id']}/hosts").get_json()
     assert [h["id"] for h in hosts] == [ids["host_id"]]

@@ -2,36 +2,10 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from pnyx.kernel.jobs import Jobs
 from pnyx.kernel.storage import LocalStorage, S3Storage
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture()
-def s3_endpoint(monkeypatch):
-    """A local HTTP server speaking S3's wire format (moto's server), for boto3 to talk to."""
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_DEFAULT_REGION": "eu-west-3",
-    }.items():
-        monkeypatch.setenv(name, value)
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 def test_s3_storage_round_trip(s3_endpoint):

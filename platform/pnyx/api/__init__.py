@@ -52,6 +52,7 @@ API_SETTINGS = {
 
 
 def init_app(app: Flask) -> PnyxApi:
+    from billing.api import blp as partners_blp
     from tenants.api import operator_blp, tenant_blp
 
     from .account import blp as account_blp
@@ -82,6 +83,7 @@ def init_app(app: Flask) -> PnyxApi:
         results_blp,
         moderation_blp,
         charter_blp,
+        partners_blp,
     ):
         api.register_blueprint(blueprint)
 

@@ -26,11 +26,12 @@ class LocalStorage:
         self.root = Path(root)
         self.public_prefix = public_prefix
 
-    def _path(self, key: str) -> Path:
+    def path(self, key: str) -> Path:
+        """Where ``key`` lives on disk; ``ValueError`` for a key that would leave the root."""
         return self.root / _safe_key(key)
 
     def put(self, key: str, data: bytes, content_type: str | None = None) -> str:
-        path = self._path(key)
+        path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + ".part")
         tmp.write_bytes(data)
@@ -38,10 +39,10 @@ class LocalStorage:
         return key
 
     def get(self, key: str) -> bytes:
-        return self._path(key).read_bytes()
+        return self.path(key).read_bytes()
 
     def delete(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
+        self.path(key).unlink(missing_ok=True)
 
     def url(self, key: str) -> str:
         return self.public_prefix + _safe_key(key)

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from flask import session as cookie_session
 from flask_babel import gettext as _
 
+from billing import partners
 from pnyx.consultations import cards, proposals, search, votes
 from pnyx.consultations import service as consultations
 from pnyx.consultations.models import (
@@ -76,6 +77,7 @@ def consultation_home(slug: str):
         status=consultation.status_at(now()),
         goals=goals,
         tags=consultations.tags_of(db(), consultation.id),
+        coalition=partners.coalition(db()),
     )
 
 

@@ -15,10 +15,14 @@ from flask import session as cookie_session
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from billing import partners
 from pnyx.kernel.errors import Problem
 from pnyx.kernel.i18n import Message
 
-from .context import now  # noqa: F401  (the pages import it from here)
+from .context import (
+    kernel,
+    now,  # noqa: F401  (the pages import it from here)
+)
 
 CSRF_FIELD = "csrf_token"
 
@@ -272,6 +276,15 @@ def colon() -> str:
     return "\u00a0:" if str(get_locale()).startswith("fr") else ":"
 
 
+def partner_tier_label(tier: str) -> str:
+    label = partners.TIER_LABELS.get(tier)
+    return say(label) if label else tier
+
+
+def partner_logo_url(partner) -> str | None:
+    return partners.logo_url(kernel().storage, partner)
+
+
 def init_filters(app: Flask) -> None:
     app.jinja_env.globals["colon"] = colon
     app.jinja_env.filters.update(
@@ -290,5 +303,7 @@ def init_filters(app: Flask) -> None:
         tag_kind_label=tag_kind_label,
         decimal=decimal,
         step_label=step_label,
+        partner_tier_label=partner_tier_label,
+        partner_logo_url=partner_logo_url,
         say=say,
     )

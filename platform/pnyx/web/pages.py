@@ -11,6 +11,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     send_from_directory,
     url_for,
 )
@@ -22,9 +23,10 @@ from pnyx.consultations import service as consultations
 from pnyx.identity.service import authenticate
 from pnyx.kernel.config import REPO_ROOT
 from pnyx.kernel.errors import Unauthorized
+from pnyx.kernel.storage import LocalStorage
 from tenants import service as tenants_service
 
-from .context import current_principal, current_tenant, db, is_operator_host, log_in
+from .context import current_principal, current_tenant, db, is_operator_host, kernel, log_in
 from .forms import safe_next, say
 
 blp = Blueprint("pages", __name__)
@@ -32,6 +34,7 @@ blp = Blueprint("pages", __name__)
 # Front-end packages served from node_modules (installed from the npm registry by `make setup`).
 VENDOR_PACKAGES = {"swagger-ui-dist", "htmx.org", "axe-core"}
 NODE_MODULES = REPO_ROOT / "node_modules"
+YEAR = 365 * 86400
 
 
 @blp.route("/")
@@ -102,6 +105,26 @@ def vendor(package: str, filename: str):
     if package not in VENDOR_PACKAGES:
         abort(404)
     return send_from_directory(NODE_MODULES / package, filename, max_age=86400)
+
+
+@blp.route("/files/<path:key>")
+def public_file(key: str):
+    """A tenant's public file (a partner's logo) from local storage, the embedded default; S3
+    serves its own. Only this host's tenant's files: ``public/<tenant_id>/…``. Their names
+    change with their content, so they may be cached for good."""
+    storage = kernel().storage
+    tenant = current_tenant()
+    if not isinstance(storage, LocalStorage) or tenant is None:
+        abort(404)
+    if not key.startswith(f"public/{tenant.id}/") or not key.endswith(".png"):
+        abort(404)
+    try:
+        path = storage.path(key)
+    except ValueError:
+        abort(404)
+    if not path.is_file():
+        abort(404)
+    return send_file(path, mimetype="image/png", max_age=YEAR, conditional=True)
 
 
 @blp.app_context_processor

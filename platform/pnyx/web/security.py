@@ -1,7 +1,8 @@
 """Security headers on every answer: what a browser may load, frame and send along.
 
-- ``Content-Security-Policy``: scripts, styles, images, fonts and connections from the page's
-  own host only (htmx and pnyx.js are files; the theme's CSS variables are the one inline
+- ``Content-Security-Policy``: scripts, styles, fonts and connections from the page's own host
+  only; images also from any https address (a tenant's logo URL, partners' logos in S3) (htmx
+  and pnyx.js are files; the theme's CSS variables are the one inline
   ``<style>``, and htmx adds its indicator style: ``style-src 'unsafe-inline'``); no plugins; no
   framing by other sites; forms post to the same host. The API's documentation page (Swagger
   UI from npm) starts with an inline script: it alone may run inline scripts.
@@ -18,7 +19,7 @@ from flask import Flask, Response, request
 
 _POLICY = (
     "default-src 'self'; script-src 'self'{inline}; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
+    "img-src 'self' data: https:; font-src 'self'; connect-src 'self'; object-src 'none'; "
     "base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
 )
 POLICY = _POLICY.format(inline="")
