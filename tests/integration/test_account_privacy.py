@@ -240,6 +240,34 @@ def test_export_holds_exactly_my_data_of_this_tenant(world, database):
     assert "neighbour" not in raw and "Autre" not in raw
 
 
+def test_signing_up_records_the_login_as_logging_in_does(world, database):
+    """Signing up logs the person in: their export says when, right away, as after a login."""
+    client = world.client("alpha")
+    signed = client.post(
+        "/api/v1/participants",
+        json={
+            "email": "new@alpha.test",
+            "password": PASSWORD,
+            "first_name": "Nour",
+            "birth_year": 1990,
+            "postal_code": "69003",
+        },
+    )
+    assert signed.status_code == 201, signed.get_json()
+    client.token = signed.get_json()["token"]
+    account = client.get("/api/v1/participants/me/export").get_json()["account"]
+    assert account["last_login_at"], account
+    signed_up_at = datetime.fromisoformat(account["last_login_at"])
+    assert abs(signed_up_at - datetime.fromisoformat(account["created_at"])) < timedelta(minutes=1)
+    again = world.client("alpha").login("new@alpha.test")
+    later = again.get("/api/v1/participants/me/export").get_json()["account"]["last_login_at"]
+    assert datetime.fromisoformat(later) >= signed_up_at
+    # An account made without logging in (beta's citizen, by the fixture) has none.
+    with database.session(tenant_id=world.beta_id) as s:
+        citizen = s.scalar(select(Account).where(Account.email == "citizen@beta.test"))
+        assert citizen.last_login_at is None
+
+
 def test_export_and_delete_need_an_account(world):
     anonymous = world.client("alpha")
     assert problem_code(anonymous.get("/api/v1/participants/me/export"), 401) == "unauthorized"

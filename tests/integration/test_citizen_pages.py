@@ -177,6 +177,36 @@ def test_refusal_with_a_reason_is_shown_to_the_author(world, alpha):
     assert "Déjà traité par le réseau de bus." in html.unescape(own)
 
 
+def test_a_refusal_without_a_reason_says_so_once_and_keeps_the_note(world, alpha, database):
+    from pnyx.consultations.models import Proposal
+
+    admin = page_login(world.client("alpha"), "admin@alpha.test")
+    path = f"/admin/consultations/{alpha['consultation']}/moderation"
+    token = csrf(admin, path)
+    note = "Merci de préciser « où » et <quand>"
+    refused = admin.post(
+        f"/admin/consultations/{alpha['consultation']}/proposals/{alpha['pending']}/decision",
+        data={"csrf_token": token, "decision": "refuse", "reason": "", "note": note},
+    )
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    pid = f"p{alpha['pending']}"
+    assert field_error(page, f"{pid}-reason") == "Donnez un motif de refus."
+    assert page.count("Donnez un motif de refus.") == 1
+    assert f'id="{pid}-message"' not in page and 'role="alert"' not in page
+    assert f'aria-describedby="{pid}-reason-error" aria-invalid="true"' in page
+    assert html.unescape(re.search(rf'id="{pid}-note"[^>]*value="([^"]*)"', page)[1]) == note
+    with database.session(tenant_id=world.alpha_id) as s:
+        assert s.get(Proposal, alpha["pending"]).status == "pending"
+    # A problem without a field of its own is still said, above the proposal's forms.
+    forged = admin.post(
+        f"/admin/consultations/{alpha['consultation']}/proposals/{alpha['pending']}/decision",
+        data={"csrf_token": token, "decision": "publish"},
+    )
+    assert forged.status_code == 422
+    assert f'id="{pid}-message"' in forged.get_data(as_text=True)
+
+
 def test_anonymous_proposal_asks_to_sign_up_and_keeps_the_text_through_sign_up(world, alpha):
     client = world.client("alpha")
     token = csrf(client, f"/c/{SLUG}/proposer")
@@ -293,6 +323,7 @@ def test_a_sequence_asks_the_segment_invites_to_propose_and_ends(world, alpha, d
     asked = client.get(f"/c/{SLUG}/participer").get_data(as_text=True)
     assert "Une question sur vous" in asked
     assert 'name="birth_year"' in asked and 'name="postal_code"' in asked
+    assert "35000" not in postal_code_hint(asked)  # no one city's code as the example
     empty = step(client, "segment", birth_year=" ", postal_code="")
     assert empty.status_code == 422 and "ou passez la question" in empty.get_data(as_text=True)
     wrong = step(client, "segment", birth_year="1990", postal_code="350")
@@ -467,15 +498,25 @@ def test_another_tenants_consultation_and_proposal_are_404(world, alpha, databas
     assert decision.status_code == 404
 
 
-def test_restricted_consultations_are_invisible_to_anonymous_visitors(world, database):
-    make_consultation(database, world.beta_id, slug="interne", visibility="restricted")
+def test_restricted_consultations_ask_anonymous_visitors_to_log_in(world, database):
+    ids = make_consultation(database, world.beta_id, slug="interne", visibility="restricted")
     anonymous = world.client("beta")
-    assert anonymous.get("/c/interne").status_code == 404
-    assert anonymous.get("/c/interne/participer").status_code == 404
+    for path in ("/c/interne", "/c/interne/participer?x=1"):
+        response = anonymous.get(path)
+        assert response.status_code == 303
+        assert response.headers["Location"].startswith("/login?")
+        assert "members=1" in response.headers["Location"]
+        assert "Comment" not in response.get_data(as_text=True)  # nor its question
+    login = anonymous.get(anonymous.get("/c/interne").headers["Location"] + "&lang=fr")
+    page = login.get_data(as_text=True)
+    assert "réservée aux membres" in page and 'name="next" value="/c/interne"' in page
     assert "interne" not in anonymous.get("/").get_data(as_text=True)
+    problem = anonymous.get(f"/api/v1/consultations/{ids['consultation']}")  # API: none such
+    assert problem.status_code == 404
     member = page_login(world.client("beta"), "citizen@beta.test")
     assert "/c/interne" in member.get("/").get_data(as_text=True)  # listed for members
     assert member.get("/c/interne").status_code == 200
+    assert world.client("alpha").get("/c/interne").status_code == 404  # another tenant's
 
 
 # -- account pages ---------------------------------------------------------------------------
@@ -501,6 +542,23 @@ def test_sign_up_with_a_malformed_postal_code_keeps_what_was_typed(world):
     assert 'aria-describedby="postal_code-hint postal_code-error"' in page
     assert 'value="anne@alpha.test"' in page and 'value="350"' in page and 'value="Anne"' in page
     assert "secret-password-1" not in page
+
+
+def postal_code_hint(page: str) -> str:
+    found = re.search(r'<p class="hint" id="postal_code-hint">(.*?)</p>', page, re.S)
+    assert found, "no hint beside the postal code"
+    return found.group(1).strip()
+
+
+def test_the_postal_code_hint_names_no_citys_code_on_any_tenant(world):
+    for slug in ("alpha", "beta"):
+        client = world.client(slug)
+        citizen = page_login(world.client(slug), f"citizen@{slug}.test")
+        for who, path in ((client, "/inscription"), (citizen, "/profil")):
+            hint = postal_code_hint(who.get(path).get_data(as_text=True))
+            assert "35000" not in hint and not re.search(r"\d{5}", hint), (slug, path, hint)
+            english = postal_code_hint(who.get(f"{path}?lang=en").get_data(as_text=True))
+            assert english == "5 digits.", (slug, path)
 
 
 def test_profile_shows_the_territory_type(world):
@@ -578,7 +636,8 @@ def test_consultation_home_shows_progress_steps_and_tags(world, alpha):
     page = world.client("alpha").get(f"/c/{SLUG}").get_data(as_text=True)
     assert "Comment améliorer la vie ici ?" in page
     assert "<progress" in page and 'aria-labelledby="goal-votes"' in page
-    assert "Résultats" in page and "Mobilité" in page and 'id="partners"' in page
+    assert "Résultats" in page and "Mobilité" in page
+    assert 'id="partners"' not in page  # no partner yet: no empty block (test_partners.py)
     home = world.client("alpha").get("/")
     assert home.status_code == 200 and f'href="/c/{SLUG}"' in home.get_data(as_text=True)
 
@@ -595,6 +654,25 @@ def test_explore_never_500s_on_bad_input(world, alpha):
     page = html.unescape(past.get_data(as_text=True))
     assert past.status_code == 404 and "Cette page n'existe pas." in page
     assert "Page 99" not in page and "Première page" in page
+
+
+def test_my_data_right_after_signing_up_says_when_i_logged_in(world):
+    client = world.client("alpha")
+    signed = client.post(
+        "/inscription",
+        data={
+            "csrf_token": csrf(client),
+            "email": "lou@alpha.test",
+            "password": "long-enough-password",
+            "first_name": "Lou",
+            "birth_year": "1980",
+            "postal_code": "56000",
+        },
+    )
+    assert signed.status_code == 303
+    account = client.get("/profil/donnees").get_json()["account"]
+    assert account["email"] == "lou@alpha.test"
+    assert account["last_login_at"] and datetime.fromisoformat(account["last_login_at"])
 
 
 def test_my_data_reset_request_and_deleting_my_account(world, alpha):

@@ -658,6 +658,31 @@ def _csrf(html: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
+def test_desk_refusal_without_a_reason_says_so_once_and_keeps_the_note(world, database, desk):
+    page = world.client()
+    page.post_form("/login", data={"email": "bob@pnyx.test", "password": PASSWORD})
+    first = desk["alpha"][0]
+    token = _csrf(page.get(f"/moderation/proposals/{first}").get_data(as_text=True))
+    refused = page.post(
+        f"/moderation/proposals/{first}/decision",
+        data={"csrf_token": token, "decision": "refuse", "reason": "", "note": "Voir la charte"},
+    )
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    error = re.search(rf'<p class="field-error" id="p{first}-reason-error">(.*?)</p>', html)
+    assert error and error[1] == "Donnez un motif de refus."
+    assert html.count("Donnez un motif de refus.") == 1 and 'role="alert"' not in html
+    assert f'id="p{first}-note" name="note" maxlength="500" value="Voir la charte"' in html
+    assert snapshot(database, world.alpha_id, first)[0] == "pending"
+    # A problem of no field is said above the forms.
+    forged = page.post(
+        f"/moderation/proposals/{first}/decision",
+        data={"csrf_token": token, "decision": "publish"},
+    )
+    assert forged.status_code == 422
+    assert '<p class="form-error" role="alert">' in forged.get_data(as_text=True)
+
+
 def test_desk_pages(world, database, desk):
     page = world.client()
     assert page.get("/moderation/").status_code in (302, 303)

@@ -201,7 +201,7 @@ def decide(
             raise Invalid(
                 N_("Give a reason for the refusal."),
                 code="unknown_reason",
-                errors={"reason": [N_("Choose one of the listed values.")]},
+                errors={"reason": [N_("Give a reason for the refusal.")]},
             )
         proposal.refusal_reason, proposal.refusal_note = reason, (note or "")[:500] or None
     if decision == "accept" and tag_ids:

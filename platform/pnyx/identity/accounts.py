@@ -10,7 +10,7 @@ from pnyx.kernel.i18n import N_
 
 from .models import Account, Participant
 from .participants import adopt, territory_of, validate_profile
-from .service import create_account, validate_email, validate_password
+from .service import create_account, record_login, validate_email, validate_password
 
 
 def signup(
@@ -25,6 +25,8 @@ def signup(
     anonymous: Participant | None = None,
 ) -> tuple[Account, Participant]:
     """A participant account on the session's tenant; the anonymous voter so far becomes it.
+
+    Signing up logs the person in: the login is recorded at ``now``, as a login by password is.
 
     Every field is checked before anything is written, and all errors come back at once (one
     message per field), so a form can show each beside its field.
@@ -54,5 +56,6 @@ def signup(
     participant.birth_year = profile["birth_year"]
     participant.postal_code = profile["postal_code"]
     participant.territory = territory_of(participant.postal_code)
+    record_login(account, now)
     session.flush()
     return account, participant

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -170,8 +171,14 @@ def authenticate(
     )
     if not _check_password(user.password_hash if user else None, password or ""):
         raise Unauthorized(N_("Wrong e-mail or password."), code="invalid_credentials")
+    return record_login(user)
+
+
+def record_login(user: Account | StaffUser, now: datetime | None = None) -> Principal:
+    """The principal of someone who has just logged in (by password, or by signing up): an
+    account's ``last_login_at`` is set to ``now``, by default the current time."""
     if isinstance(user, Account):
-        user.last_login_at = utcnow()
+        user.last_login_at = now or utcnow()
     return principal_of(user)
 
 

@@ -220,7 +220,12 @@ def decide(consultation_id: int, proposal_id: int):
     except Problem as exc:
         db().rollback()
         found = field_errors(exc) if isinstance(exc, Invalid) else {}
-        found.setdefault("message", [say(exc.detail)])
+        # Said once: beside its field if the forms show it, else above them.
+        beside = {"reason"}
+        if consultations.tags_of(db(), consultation.id):
+            beside.add("tag_ids")
+        if not found.keys() & beside:
+            found["message"] = [say(exc.detail)]
         if proposal.status not in ("pending", "postponed"):  # no longer in the list
             return moderation(consultation.id, status=exc.status, message=say(exc.detail))
         return moderation(consultation.id, errors={proposal.id: found}, status=exc.status)

@@ -45,13 +45,27 @@ DRAFT_LIMIT = 500  # characters of a draft kept in the cookie while the author s
 _ACCOUNT_PAGES = {"signup": "account_pages.signup", "login": "pages.login"}
 
 
+class MembersOnly(Exception):
+    """A members-only consultation asked for by a visitor who has not logged in."""
+
+
 def load_consultation(slug: str) -> Consultation:
-    """The consultation of this host with this slug, if the caller may see it (else 404)."""
+    """The consultation of this host with this slug, if the caller may see it. A members-only
+    one sends a visitor to the login page (and back here after); anyone else gets a 404."""
     require_tenant()
     consultation = consultations.by_slug(db(), slug)
-    if not consultations.can_see(consultation, current_principal()):
+    principal = current_principal()
+    if not consultations.can_see(consultation, principal):
+        if principal is None:
+            raise MembersOnly()
         raise NotFound(N_("No such consultation."), code="consultation_not_found")
     return consultation
+
+
+@blp.errorhandler(MembersOnly)
+def _log_in_first(exc: MembersOnly):
+    back = request.full_path.rstrip("?") if request.method == "GET" else request.path
+    return redirect(url_for("pages.login", next=back, members=1), 303)
 
 
 def _vote_counts(proposal_ids: list[int]) -> dict[int, dict[str, int]]:

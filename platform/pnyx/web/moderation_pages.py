@@ -85,11 +85,17 @@ def _render_proposal(proposal_id: int, *, errors=None, form=None, message=None, 
         except Problem:
             lock = service.lock_of(store, proposal.id)
     item = service.desk_item(db(), store, proposal, lock)
+    mine = bool(item.lock and item.lock.held_by(staff))
+    can_decide = mine or (not item.lock and proposal.status in ("pending", "postponed"))
+    beside = {"content", "reason"} | ({"tag_ids"} if item.tags else set())
+    if can_decide and (errors or {}).keys() & beside:
+        message = None  # said once: beside its field in the decision forms
     return render_template(
         "moderation/proposal.html",
         principal=staff,
         item=item,
-        mine=bool(item.lock and item.lock.held_by(staff)),
+        mine=mine,
+        can_decide=can_decide,
         reasons=REFUSAL_REASONS,
         errors=errors or {},
         form=form or {},
