@@ -23,8 +23,10 @@ GOALS = ("goal_participants", "goal_proposals", "goal_votes")
 
 
 @blp.before_request
-def _tenant_admins_only():
-    require_tenant()  # no /admin of a tenant on the operator's host: 404
+def tenant_admins_only():
+    """Before every tenant admin page (this blueprint's and the other /admin ones): no /admin
+    of a tenant on the operator's host (404); a visitor logs in first; other roles get 403."""
+    require_tenant()
     principal = current_principal()
     if principal is None:
         return redirect(url_for("pages.login", next=request.full_path.rstrip("?")))

@@ -6,25 +6,17 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from pnyx.consultations import service as consultations
-from pnyx.kernel.errors import Forbidden, Problem
-from pnyx.kernel.i18n import N_
+from pnyx.kernel.errors import Problem
 from pnyx.moderation import integrity
 
-from .context import current_principal, db, require_tenant
+from .admin_pages import tenant_admins_only
+from .context import current_principal, db
 from .forms import now, say
 
 blp = Blueprint("integrity_pages", __name__, url_prefix="/admin")  # CSRF: forms.init_csrf
 
 
-@blp.before_request
-def _tenant_admins_only():
-    require_tenant()  # no tenant admin pages on the operator's host: 404
-    principal = current_principal()
-    if principal is None:
-        return redirect(url_for("pages.login", next=request.full_path.rstrip("?")))
-    if not principal.has_role("tenant_admin"):
-        raise Forbidden(N_("Your role does not allow this."), code="forbidden")
-    return None
+blp.before_request(tenant_admins_only)
 
 
 def _page(consultation, status: int = 200, message: str | None = None):

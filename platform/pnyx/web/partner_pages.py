@@ -10,12 +10,12 @@ from billing.models import TIERS
 from pnyx.kernel.errors import Problem
 from pnyx.kernel.images import UPLOAD_LIMIT
 
-from .admin_pages import _tenant_admins_only
+from .admin_pages import tenant_admins_only
 from .context import db, kernel
 from .forms import field_errors, say
 
 blp = Blueprint("partner_pages", __name__, url_prefix="/admin/partners")  # CSRF: forms.init_csrf
-blp.before_request(_tenant_admins_only)
+blp.before_request(tenant_admins_only)
 
 
 @blp.url_value_preprocessor
