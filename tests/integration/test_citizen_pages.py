@@ -823,7 +823,7 @@ def test_results_are_kept_and_recomputed_by_one_reader_at_a_time(world, database
     from pnyx.consultations import votes
     from pnyx.identity.participants import new_participant
     from pnyx.kernel.store import MemoryStore
-    from pnyx.results.service import published
+    from pnyx.results.service import published, published_by_segment, results
 
     ids = _voted_then_closed(database, world.alpha_id, "bilan")
     store = MemoryStore()
@@ -840,6 +840,13 @@ def test_results_are_kept_and_recomputed_by_one_reader_at_a_time(world, database
         key = f"results:{world.alpha_id}:{ids['consultation']}:all"
         store.set(key + ":computing", "1", ttl=60)  # another reader is recomputing
         assert published(s, store, ids["consultation"], fresh_for=0) == first
+        # Every segment at once (the CSV, the report): the others' copies are computed in one
+        # reading of the votes, "all" is still the previous copy (being recomputed elsewhere).
+        every = published_by_segment(s, store, ids["consultation"], fresh_for=0)
+        assert every["all"] == first
+        for segment in ("territory:urban", "age:unknown"):
+            assert every[segment] == results(s, ids["consultation"], segment)
+            assert published(s, store, ids["consultation"], segment) == every[segment]  # kept
         store.delete(key + ":computing")
         again = published(s, store, ids["consultation"], fresh_for=0)
     before, after = ({p.proposal_id: p.votes for p in rows}[ids["a1"]] for rows in (first, again))

@@ -10,9 +10,11 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 
 from pnyx.consultations import votes
-from pnyx.consultations.models import Consultation, Vote
+from pnyx.consultations.models import SEGMENTS, Consultation, Vote
+from pnyx.identity.models import AGE_BANDS, TERRITORIES
 from pnyx.identity.participants import new_participant
 from pnyx.moderation import integrity
 from pnyx.moderation.integrity import RateLimit
@@ -241,6 +243,32 @@ def test_a_cleared_group_stays_cleared_when_detection_runs_again(world, attacked
     assert set(again["members"]) == brigade
     flagged = admin.get(f"/api/v1/consultations/{cid}/integrity/groups?status=flagged")
     assert flagged.get_json()["items"] == []
+
+
+def test_every_segment_read_at_once_is_each_segment_read_alone(world, database, attacked):
+    """The CSV and the report read every segment's results from one grouped reading of the
+    votes: the same weighted counts as one query per segment (history and lockstep weights
+    included), and the same published results."""
+    cid, _ids, brigade, honest, _targets = attacked
+    rng = random.Random(5)
+    with database.scope(tenant_id=world.alpha_id) as s:  # segments kept by the votes
+        for voter in sorted(brigade | honest):
+            s.execute(
+                update(Vote)
+                .where(Vote.participant_id == voter)
+                .values(territory=rng.choice(TERRITORIES), age_band=rng.choice(AGE_BANDS))
+            )
+    integrity.run_detection(world.alpha_id, cid)
+    with database.session(tenant_id=world.alpha_id) as s:
+        together = results_service.weighted_counts_by_segment(s, cid)
+        assert set(together) == set(SEGMENTS)
+        for segment in SEGMENTS:
+            alone = results_service.weighted_counts(s, cid, segment)
+            assert together[segment] == alone, segment
+        assert len(together["territory:urban"]) > 0 and len(together["age:65_plus"]) > 0
+        by_segment = results_service.results_by_segment(s, cid)
+        for segment in SEGMENTS:
+            assert by_segment[segment] == results_service.results(s, cid, segment), segment
 
 
 def _weights(database, tenant_id, cid, flagged_groups):

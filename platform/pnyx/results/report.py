@@ -2,9 +2,9 @@
 save as PDF once the consultation ends: participation, the method, each zone's leading
 proposals, how the leading proposals fare in each segment, the themes and the opinion groups.
 
-Everything comes from the kept results (:func:`service.published`, one copy per segment) and
-the kept opinion groups, so that a report costs little more than the results page once they
-are computed.
+Everything comes from the kept results (:func:`service.published_by_segment`, one copy per
+segment, computed together from one reading of the votes) and the kept opinion groups, so that
+a report costs little more than the results page once they are computed.
 """
 
 from __future__ import annotations
@@ -58,13 +58,14 @@ class Report(NamedTuple):
 
 
 def build(session: TenantSession, store: Store, jobs, consultation: Consultation) -> Report:
-    found = service.published(session, store, consultation.id)
+    every = service.published_by_segment(session, store, consultation.id)
+    found = every["all"]
     zones, _undecided = service.by_zone(found)
     leading = {zone: items[:LEADING] for zone, items in zones.items()}
     shown = {item.proposal_id for items in leading.values() for item in items}
     by_segment: dict[int, dict[str, Published]] = {pid: {} for pid in shown}
     for segment in COMPARED:
-        for item in service.published(session, store, consultation.id, segment):
+        for item in every[segment]:
             if item.proposal_id in by_segment:
                 by_segment[item.proposal_id][segment] = item
     groups = service.kept_opinion_groups(session, store, jobs, consultation.id)

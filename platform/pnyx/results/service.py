@@ -67,16 +67,11 @@ def _segment_filter(segment: str):
     return None
 
 
-def weighted_counts(
-    session: TenantSession,
-    consultation_id: int,
-    segment: str = "all",
-    *,
-    full_at: int = HISTORY_FULL_AT,
-    floor: float = HISTORY_FLOOR,
-) -> dict[int, VoteCounts]:
-    """Weighted trusted counts of the consultation's voted proposals in one segment."""
-    check_segment(segment)
+def _weighted_query(
+    consultation_id: int, by: tuple = (), *, full_at: int = HISTORY_FULL_AT, floor: float
+):
+    """Weighted trusted sums per proposal (and per each column of ``by``): each vote weighs
+    by its voter's history, and by their lockstep group's share when it is flagged."""
     history = (
         select(Vote.participant_id, func.count().label("cast"))
         .where(Vote.consultation_id == consultation_id)
@@ -108,25 +103,80 @@ def weighted_counts(
         else:
             hit = Vote.key == source
         columns.append(func.sum(case((hit, weight), else_=0.0)))
-    query = (
-        select(Vote.proposal_id, *columns)
+    return (
+        select(Vote.proposal_id, *by, *columns)
         .join(history, history.c.participant_id == Vote.participant_id)
         .outerjoin(collapsed, collapsed.c.participant_id == Vote.participant_id)
         .where(Vote.consultation_id == consultation_id, Vote.trusted.is_(True))
-        .group_by(Vote.proposal_id)
+        .group_by(Vote.proposal_id, *by)
     )
+
+
+def _counts(values) -> VoteCounts:
+    """Weighted sums as counts, rounded to 1e-9: a sum's last bits depend on the order it was
+    added up in (the database's plan, or one reading for every segment), and a rate sitting on
+    a zone's threshold (neutral = .4) must not change zone with them."""
+    return VoteCounts(
+        **{
+            field: round(float(value or 0.0), 9)
+            for (field, _), value in zip(_COUNT_FIELDS, values, strict=True)
+        }
+    )
+
+
+def weighted_counts(
+    session: TenantSession,
+    consultation_id: int,
+    segment: str = "all",
+    *,
+    full_at: int = HISTORY_FULL_AT,
+    floor: float = HISTORY_FLOOR,
+) -> dict[int, VoteCounts]:
+    """Weighted trusted counts of the consultation's voted proposals in one segment."""
+    check_segment(segment)
+    query = _weighted_query(consultation_id, full_at=full_at, floor=floor)
     condition = _segment_filter(segment)
     if condition is not None:
         query = query.where(condition)
-    return {
-        row[0]: VoteCounts(
-            **{
-                field: float(value or 0.0)
-                for (field, _), value in zip(_COUNT_FIELDS, row[1:], strict=True)
-            }
-        )
-        for row in session.execute(query)
+    return {row[0]: _counts(row[1:]) for row in session.execute(query)}
+
+
+def weighted_counts_by_segment(
+    session: TenantSession,
+    consultation_id: int,
+    *,
+    full_at: int = HISTORY_FULL_AT,
+    floor: float = HISTORY_FLOOR,
+) -> dict[str, dict[int, VoteCounts]]:
+    """:func:`weighted_counts` of every segment from one reading of the votes (grouped by
+    proposal, territory and age band, then added up here), instead of one per segment."""
+    query = _weighted_query(
+        consultation_id, (Vote.territory, Vote.age_band), full_at=full_at, floor=floor
+    )
+    rows = session.execute(query).all()
+    if not rows:
+        return {segment: {} for segment in SEGMENTS}
+    columns = list(zip(*rows, strict=True))
+    known, slot = np.unique(np.array(columns[0], dtype=np.int64), return_inverse=True)
+    sums = np.array(columns[3:], dtype=float).T  # NULL sums (no such vote) are nan
+    np.nan_to_num(sums, copy=False)
+    width = len(_COUNT_FIELDS)
+    of_kind = {
+        "territory": np.array(columns[1], dtype=object),
+        "age": np.array(columns[2], dtype=object),
     }
+    found: dict[str, dict[int, VoteCounts]] = {}
+    for segment in SEGMENTS:
+        kind, _, value = segment.partition(":")
+        keep = of_kind[kind] == value if kind in of_kind else slice(None)
+        slots, values = slot[keep], sums[keep]
+        totals = np.column_stack(
+            [np.bincount(slots, weights=values[:, j], minlength=len(known)) for j in range(width)]
+        ).tolist()
+        voted = np.flatnonzero(np.bincount(slots, minlength=len(known))).tolist()
+        ids = known.tolist()
+        found[segment] = {ids[i]: _counts(totals[i]) for i in voted}
+    return found
 
 
 def tally(
@@ -227,6 +277,13 @@ def results(session: TenantSession, consultation_id: int, segment: str = "all") 
     return _publish(counts, _published_ids(session, consultation_id))
 
 
+def results_by_segment(session: TenantSession, consultation_id: int) -> dict[str, list[Published]]:
+    """:func:`results` of every segment, from one reading of the votes."""
+    counts = weighted_counts_by_segment(session, consultation_id)
+    ids = _published_ids(session, consultation_id)
+    return {segment: _publish(counts[segment], ids) for segment in SEGMENTS}
+
+
 ZONES = ("consensus", "controversy", "rejection", "limbo")
 _ZONE_ORDER = {  # within a zone, the most telling first
     "consensus": lambda item: -item.top_score,
@@ -294,6 +351,25 @@ def _keep(store: Store, key: str, rows: list[Published]) -> None:
     store.set(key, json.dumps({"at": time.time(), "rows": rows}), ttl=KEPT_FOR)
 
 
+def _reuse(store: Store, key: str, fresh_for: float) -> list[Published] | None:
+    """The kept copy when it is fresh, or when another reader is recomputing it already; None
+    when this reader is to compute it (it then holds the recompute lock, or nothing was kept)."""
+    kept = store.get(key)
+    if kept is not None:
+        copy = json.loads(kept)
+        if time.time() - copy["at"] < fresh_for or not store.set(
+            key + ":computing", "1", ttl=RECOMPUTE_LOCK, only_new=True
+        ):
+            return [_from_json(row) for row in copy["rows"]]
+    return None
+
+
+def _renew(store: Store, key: str, rows: list[Published]) -> list[Published]:
+    _keep(store, key, rows)
+    store.delete(key + ":computing")
+    return rows
+
+
 def published(
     session: TenantSession,
     store: Store,
@@ -305,17 +381,25 @@ def published(
     """:func:`results`, kept in ``store`` (see above)."""
     check_segment(segment)
     key = _key(session, consultation_id, segment)
-    kept = store.get(key)
-    if kept is not None:
-        copy = json.loads(kept)
-        if time.time() - copy["at"] < fresh_for or not store.set(
-            key + ":computing", "1", ttl=RECOMPUTE_LOCK, only_new=True
-        ):
-            return [_from_json(row) for row in copy["rows"]]
-    rows = results(session, consultation_id, segment)
-    _keep(store, key, rows)
-    store.delete(key + ":computing")
+    rows = _reuse(store, key, fresh_for)
+    if rows is None:
+        rows = _renew(store, key, results(session, consultation_id, segment))
     return rows
+
+
+def published_by_segment(
+    session: TenantSession, store: Store, consultation_id: int, *, fresh_for: float = FRESH_FOR
+) -> dict[str, list[Published]]:
+    """:func:`published` of every segment (the CSV, the report); what this reader is to
+    recompute is computed in one reading of the votes (:func:`results_by_segment`)."""
+    keys = {segment: _key(session, consultation_id, segment) for segment in SEGMENTS}
+    found = {segment: _reuse(store, key, fresh_for) for segment, key in keys.items()}
+    if any(rows is None for rows in found.values()):
+        computed = results_by_segment(session, consultation_id)
+        for segment, rows in found.items():
+            if rows is None:
+                found[segment] = _renew(store, keys[segment], computed[segment])
+    return found
 
 
 # ------------------------------------------------------------------------- opinion groups

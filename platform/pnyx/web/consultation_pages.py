@@ -679,11 +679,8 @@ def results_csv(slug: str):
     """The results of every segment, a row per proposal and segment, for reports."""
     consultation = load_consultation(slug)
     results_service.require_published(consultation, current_principal(), now())
-    rows = [
-        (segment, item)
-        for segment in SEGMENTS
-        for item in results_service.published(db(), kernel().store, consultation.id, segment)
-    ]
+    found = results_service.published_by_segment(db(), kernel().store, consultation.id)
+    rows = [(segment, item) for segment in SEGMENTS for item in found[segment]]
     texts = proposals.contents(db(), sorted({item.proposal_id for _segment, item in rows}))
     out = io.StringIO()
     writer = csv.writer(out)
