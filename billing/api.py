@@ -10,7 +10,7 @@ from marshmallow import Schema, fields
 
 from pnyx.kernel.errors import Invalid
 from pnyx.kernel.i18n import N_
-from pnyx.kernel.images import UPLOAD_LIMIT
+from pnyx.kernel.images import MAX_BYTES, UPLOAD_LIMIT
 from pnyx.web.context import db, kernel, require_principal, require_tenant
 
 from . import partners
@@ -123,7 +123,7 @@ class PartnerLogo(MethodView):
                 code="invalid_image",
                 errors={"logo": [N_("Choose an image file.")]},
             )
-        partner = partners.set_logo(db(), kernel().storage, partner_id, upload.read())
+        partner = partners.set_logo(db(), kernel().storage, partner_id, upload.read(MAX_BYTES + 1))
         db().commit()
         return partner
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 
 import pytest
 from PIL import Image
@@ -16,6 +18,34 @@ def image_bytes(fmt: str = "PNG", size=(800, 400), color=(200, 30, 60), **save) 
     out = io.BytesIO()
     Image.new("RGB", size, color).save(out, format=fmt, **save)
     return out.getvalue()
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG that declares these dimensions, with (nearly) no pixels behind them."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b""))
+
+
+def bilevel_png(width: int, height: int) -> bytes:
+    """A blank 1-bit PNG: a few KB on the wire, huge once decoded (a decompression bomb)."""
+    row = b"\x00" + b"\x00" * ((width + 7) // 8)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(row * height, 9))
+        + chunk(b"IEND", b"")
+    )
 
 
 def upload(client, partner_id: int, data: bytes, name: str = "logo.png"):
@@ -185,7 +215,9 @@ def test_a_deleted_partner_takes_its_logo_with_it(world):
         ),
         (b"GIF89a" + b"\x00" * 100, "logo.gif"),
         (image_bytes("PNG", size=(6001, 10)), "wide.png"),
+        (bilevel_png(20_000, 20_000), "bomb.png"),  # Pillow itself refuses to open it
         (b"\x89PNG\r\n\x1a\n" + b"\x00" * 2_000_001, "huge.png"),
+        (png_header(60_000, 60_000), "bomb.png"),
     ],
 )
 def test_what_is_not_a_usable_image_is_refused_and_changes_nothing(world, data, name):
@@ -194,6 +226,15 @@ def test_what_is_not_a_usable_image_is_refused_and_changes_nothing(world, data, 
     answer = problem(upload(admin, partner["id"], data, name), 422, "invalid_image")
     assert list(answer["errors"]) == ["logo"]
     assert admin.get(f"/api/v1/partners/{partner['id']}").get_json()["logo_url"] is None
+
+
+def test_a_decompression_bomb_is_refused_for_its_size(world):
+    """A header claiming billions of pixels: Pillow refuses to open it (its own bomb check,
+    before ours), which is the same refusal as any image too large, not an internal error."""
+    admin = world.admin("alpha")
+    partner = add(admin)
+    answer = problem(upload(admin, partner["id"], png_header(60_000, 60_000)), 422, "invalid_image")
+    assert answer["errors"] == {"logo": ["At most 6,000 pixels on each side."]}
 
 
 def test_a_logo_request_over_the_upload_limit_is_413_and_a_missing_file_422(world):
@@ -309,6 +350,26 @@ def test_admin_partner_form_keeps_what_was_typed_and_says_what_is_wrong(world):
     page = response.get_data(as_text=True)
     assert 'id="logo-error"' in page and "PNG, JPEG ou WebP" in page
     assert 'value="Fondation Alpha"' in page
+    assert world.client("alpha").get("/api/v1/partners").get_json() == []
+
+
+def test_a_logo_too_large_for_the_page_is_refused_by_its_field_keeping_the_rest(world):
+    client = page_login(world, "alpha")
+    response = client.post_form(
+        "/admin/partners/new?lang=fr",
+        {
+            "name": "Fondation Alpha",
+            "tier": "associate",
+            "website_url": "http://alpha.example",
+            "position": "2",
+            "logo": (io.BytesIO(b"\x89PNG" + b"\x00" * 2_600_000), "grand.png"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'id="logo-error"' in page and "2\u00a0Mo au plus" in page
+    assert 'value="Fondation Alpha"' in page and 'value="http://alpha.example"' in page
     assert world.client("alpha").get("/api/v1/partners").get_json() == []
 
 

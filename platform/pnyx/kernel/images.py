@@ -46,6 +46,8 @@ def normalise_image(data: bytes, *, box: tuple[int, int], field: str = "logo") -
         raise _refuse(field, N_("At most 2 MB."))
     try:
         image = PILImage.open(io.BytesIO(data), formats=FORMATS)
+    except PILImage.DecompressionBombError:  # its header claims billions of pixels
+        raise _refuse(field, N_("At most 6,000 pixels on each side.")) from None
     except (UnidentifiedImageError, OSError, ValueError):
         raise _refuse(field, N_("A PNG, JPEG or WebP image.")) from None
     if max(image.size) > MAX_SIDE or min(image.size) < 1:

@@ -8,7 +8,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from billing import partners
 from billing.models import TIERS
 from pnyx.kernel.errors import Problem
-from pnyx.kernel.images import UPLOAD_LIMIT
+from pnyx.kernel.images import MAX_BYTES, UPLOAD_LIMIT
 
 from .admin_pages import tenant_admins_only
 from .context import db, kernel
@@ -18,11 +18,16 @@ blp = Blueprint("partner_pages", __name__, url_prefix="/admin/partners")  # CSRF
 blp.before_request(tenant_admins_only)
 
 
+# A page reads a file several times the logo's limit, so that a logo too large is refused by
+# its field, with what was typed in the others kept, rather than by a 413 page.
+PAGE_UPLOAD_LIMIT = 5 * UPLOAD_LIMIT
+
+
 @blp.url_value_preprocessor
 def _room_for_a_logo(endpoint, values):
-    """Before anything reads the form (the CSRF check does): a logo may be up to 2 MB, more
-    than the application's limit for other requests."""
-    request.max_content_length = UPLOAD_LIMIT
+    """Before anything reads the form (the CSRF check does): more than the application's limit
+    for other requests."""
+    request.max_content_length = PAGE_UPLOAD_LIMIT
 
 
 @blp.route("/")
@@ -66,7 +71,7 @@ def _save(partner_id: int | None):
         else:
             partner = partners.update_partner(db(), partner_id, typed)
         if logo is not None and logo.filename:
-            partners.set_logo(db(), kernel().storage, partner.id, logo.read())
+            partners.set_logo(db(), kernel().storage, partner.id, logo.read(MAX_BYTES + 1))
         elif request.form.get("remove_logo"):
             partners.remove_logo(db(), kernel().storage, partner.id)
     except Problem as exc:
