@@ -8,6 +8,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from pnyx.kernel.db import ID_MAX
 from pnyx.web.context import db, kernel, require_operator, require_tenant
 from themes.service import set_theme, tokens_for
 
@@ -59,7 +60,7 @@ class TenantListSchema(Schema):
 class ListArgs(Schema):
     status = fields.String(validate=validate.OneOf([s.value for s in TenantStatus]))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=ID_MAX))
 
 
 class SelfSchema(Schema):

@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from pnyx.kernel.config import Config
+from pnyx.kernel.db import ID_MAX
 from pnyx.kernel.runtime import Kernel, set_kernel
 
 HERE = Path(__file__).resolve().parent
@@ -27,15 +28,12 @@ def _select_locale() -> str:
     return request.accept_languages.best_match(LOCALES, default=default) if not tenant else default
 
 
-BIGINT_MAX = 2**63 - 1
-
-
 class IdConverter(IntegerConverter):
     """``<int:…>`` in every route: ids within PostgreSQL's bigint. A larger number names no
     row (404), instead of reaching the database as an out-of-range value (an error there)."""
 
     def __init__(self, map, *args, **kwargs) -> None:
-        kwargs.setdefault("max", BIGINT_MAX)
+        kwargs.setdefault("max", ID_MAX)
         super().__init__(map, *args, **kwargs)
 
 

@@ -314,6 +314,13 @@ def test_card_keys_make_votes_count_for_scores(world, setup):
         json={"key": "agree", "card_key": first["card_key"][:-2] + "xx"},
     )
     assert forged.get_json()["card_key_problem"] == "invalid"
+    for not_ascii in ("é", first["card_key"][:-2] + "é", "\U0008ca41åï_{\u0007.´"):
+        forged = voter.put(
+            f"/api/v1/proposals/{second['proposal']['id']}/vote",
+            json={"key": "agree", "card_key": not_ascii},
+        )
+        assert forged.status_code == 200, forged.get_json()
+        assert forged.get_json()["card_key_problem"] == "invalid"
     other = world.client("alpha")
     stolen = other.put(
         f"/api/v1/proposals/{second['proposal']['id']}/vote",

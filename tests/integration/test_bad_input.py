@@ -1,6 +1,11 @@
-"""Input PostgreSQL cannot take (NUL characters, ids past bigint) is a 4xx, never a 500."""
+"""Input PostgreSQL cannot take (NUL characters, ids past bigint) is a 4xx, never a 500.
+
+tests/integration/test_api_fuzz.py searches every API operation for more; what it found is
+pinned here (or beside the feature it belongs to)."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
@@ -52,3 +57,93 @@ def test_nul_characters_are_refused_wherever_they_come(world, consultation):
     problem(client.post("/api/v1/participants", json=signup), 422, "invalid_characters")
     signup["first_name"] = "Anne"
     assert client.post("/api/v1/participants", json=signup).status_code == 201
+
+
+def test_ids_and_offsets_past_bigint_in_bodies_and_queries_are_refused(world, consultation):
+    """Ids in a JSON body or a query string are checked as the ids in paths are: a number past
+    2**63 - 1 is refused before any query (the databases raise on it), and nothing changes."""
+    admin, operator = world.admin("alpha"), world.operator()
+    pending = consultation["pending"]
+    decision = {"decision": "accept", "tag_ids": [HUGE]}
+    answer = problem(
+        admin.post(f"/api/v1/proposals/{pending}/decision", json=decision), 422, "validation_failed"
+    )
+    assert list(answer["errors"]) == ["tag_ids"]
+    desk = {"decision": "accept", "tag_ids": [consultation["tag"], HUGE]}
+    problem(
+        operator.post(f"/api/v1/moderation/proposals/{pending}/decision", json=desk),
+        422,
+        "validation_failed",
+    )
+    for ids in (
+        {"staff_id": HUGE, "tenant_id": world.alpha_id},
+        {"staff_id": 1, "tenant_id": HUGE},
+    ):
+        problem(operator.post("/api/v1/moderation/assignments", json=ids), 422, "validation_failed")
+        problem(
+            operator.delete("/api/v1/moderation/assignments", json=ids), 422, "validation_failed"
+        )
+    problem(operator.get(f"/api/v1/moderation/next?tenant_id={HUGE}"), 422, "validation_failed")
+    problem(operator.get(f"/api/v1/tenants?offset={HUGE}"), 422, "validation_failed")
+    # The largest offset both databases take is an empty page, not an error.
+    last = operator.get(f"/api/v1/tenants?offset={2**63 - 1}")
+    assert last.status_code == 200 and last.get_json()["items"] == []
+    assert operator.get("/api/v1/moderation/assignments").get_json() == []
+    pending_now = admin.get(
+        f"/api/v1/consultations/{consultation['consultation']}/proposals/pending"
+    )
+    assert [p["id"] for p in pending_now.get_json()] == [pending]
+
+
+def test_json_that_python_reads_badly_is_refused_at_the_door(world):
+    """JSON nested a thousand deep, an integer of 5,000 digits: valid JSON, but Python's
+    parser gives up on it with an error of its own. A lone surrogate (``\\ud800``): read into
+    text that nothing can store, like a NUL. Each is a 4xx, on every JSON endpoint, and
+    nothing is written; an emoji written as a surrogate pair still goes through."""
+    client = world.client("alpha")
+    signup = {
+        "email": "deep@alpha.test",
+        "password": "long-enough-password",
+        "first_name": "Anne",
+        "birth_year": 1990,
+        "postal_code": "35000",
+    }
+
+    def post(body: bytes):
+        return client.post(
+            "/api/v1/participants", data=body, headers={"Content-Type": "application/json"}
+        )
+
+    deep = problem(post(b"[" * 5_000 + b"]" * 5_000), 400, "invalid_json")
+    assert "too deeply" in deep["detail"]
+    nested = json.dumps({**signup, "first_name": {"a": {"b": "c"}}})
+    problem(post(("[" * 40 + nested + "]" * 40).encode()), 400, "invalid_json")
+    long_number = json.dumps(signup).replace("1990", "9" * 5_000).encode()
+    assert "too long" in problem(post(long_number), 400, "invalid_json")["detail"]
+    for lone in ("\\ud800", "\\udfff", "Anne\\ud83d"):
+        body = json.dumps(signup).replace('"Anne"', f'"{lone}"').encode()
+        problem(post(body), 422, "invalid_characters")
+    operator = world.operator()
+    problem(
+        operator.post(
+            "/api/v1/tenants",
+            data=b'{"slug": "gamma", "kind": "city", "name": "\\udc00"}',
+            headers={"Content-Type": "application/json"},
+        ),
+        422,
+        "invalid_characters",
+    )
+    # Nothing was written: the same sign-up, as plain JSON, goes through.
+    answer = post(json.dumps(signup).encode())
+    assert answer.status_code == 201, answer.get_json()
+    # Brackets inside text are only text; an emoji that ensure_ascii writes as a surrogate
+    # pair is one character.
+    admin = world.admin("alpha")
+    charter = admin.put(
+        "/api/v1/tenant/charter",
+        data=json.dumps({"text": "[[[[" * 20 + " Soyez courtois 😀"}),
+        headers={"Content-Type": "application/json"},
+    )
+    assert "\\ud83d\\ude00" in json.dumps("😀")
+    assert charter.status_code == 200, charter.get_json()
+    assert charter.get_json()["text"].endswith("courtois 😀")

@@ -62,6 +62,10 @@ def test_login_needs_the_forms_token(world):
         "/login", data={"email": "citizen@alpha.test", "password": "correct-horse-battery"}
     )
     assert forged.status_code == 400 and "csrf_failed" in forged.get_data(as_text=True)
+    # A token that is not even ASCII is as wrong, not an error of ours.
+    client.get("/login")  # the session now holds a token
+    forged = client.post("/login", data={"csrf_token": "jeton-forgé", "email": "a@b.fr"})
+    assert forged.status_code == 400 and "csrf_failed" in forged.get_data(as_text=True)
 
 
 def test_every_answer_carries_the_security_headers(world):

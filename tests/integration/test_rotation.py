@@ -392,3 +392,10 @@ def test_admin_chooses_the_strategy(world, consultation):
         422,
         "invalid_rotation",
     )
+    # Not a name at all (a list, an object): refused the same, not looked up as one.
+    for strategy in (["apt"], {"name": "apt"}):
+        body = {"rotation": {"strategy": strategy}}
+        answer = problem(
+            admin.patch(f"/api/v1/consultations/{c.id}", json=body), 422, "invalid_rotation"
+        )
+        assert list(answer["errors"]) == ["strategy"]

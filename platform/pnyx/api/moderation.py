@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from pnyx.identity.service import Principal
+from pnyx.kernel.db import ID_MAX
 from pnyx.kernel.errors import NotFound
 from pnyx.kernel.i18n import N_
 from pnyx.moderation import assignments, charter, service, workload
@@ -127,8 +128,12 @@ class NextSchema(Schema):
     proposal = fields.Nested(DeskProposalSchema, allow_none=True)
 
 
+# An id of a row: past ID_MAX it names none, and the database would raise on it.
+ID = validate.Range(min=1, max=ID_MAX)
+
+
 class NextArgs(Schema):
-    tenant_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    tenant_id = fields.Integer(load_default=None, validate=ID)
 
 
 class DeskDecisionArgs(Schema):
@@ -144,7 +149,9 @@ class DeskDecisionArgs(Schema):
         metadata={"description": "refuse: one of " + ", ".join(service.proposals.REFUSAL_REASONS)},
     )
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
-    tag_ids = fields.List(fields.Integer(), load_default=list, validate=validate.Length(max=20))
+    tag_ids = fields.List(
+        fields.Integer(validate=ID), load_default=list, validate=validate.Length(max=20)
+    )
     content = fields.String(
         load_default=None,
         allow_none=True,
@@ -167,7 +174,7 @@ class AuditEntrySchema(Schema):
 
 
 class AuthorArgs(Schema):
-    tenant_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    tenant_id = fields.Integer(required=True, validate=ID)
 
 
 class AuthorProposalSchema(Schema):
@@ -181,7 +188,7 @@ class AuthorProposalSchema(Schema):
 
 
 class UntaggedArgs(Schema):
-    tenant_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    tenant_id = fields.Integer(load_default=None, validate=ID)
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
 
 
@@ -224,8 +231,8 @@ class WorkloadSchema(Schema):
 
 
 class AssignmentArgs(Schema):
-    staff_id = fields.Integer(required=True, validate=validate.Range(min=1))
-    tenant_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    staff_id = fields.Integer(required=True, validate=ID)
+    tenant_id = fields.Integer(required=True, validate=ID)
 
 
 class AssignmentSchema(Schema):

@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, select
 from pnyx.consultations import proposals, service, votes
 from pnyx.consultations.models import Consultation, Proposal
 from pnyx.consultations.proposals import DECISIONS, REFUSAL_REASONS
+from pnyx.kernel.db import ID_MAX
 from pnyx.kernel.errors import NotFound
 from pnyx.kernel.i18n import N_
 from pnyx.moderation import integrity
@@ -112,7 +113,11 @@ class DecisionSchema(Schema):
         load_default=None, allow_none=True, validate=validate.OneOf(REFUSAL_REASONS)
     )
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
-    tag_ids = fields.List(fields.Integer(), load_default=list, validate=validate.Length(max=20))
+    tag_ids = fields.List(
+        fields.Integer(validate=validate.Range(min=1, max=ID_MAX)),
+        load_default=list,
+        validate=validate.Length(max=20),
+    )
 
 
 @blp.route("/<int:proposal_id>")

@@ -46,6 +46,10 @@ from sqlalchemy.types import TypeDecorator
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT identities.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+# The largest id (or count) either database takes: PostgreSQL's bigint, SQLite's INTEGER. A
+# larger number from a request names no row, and must be refused before any query: the
+# databases raise on it instead of finding nothing.
+ID_MAX = 2**63 - 1
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

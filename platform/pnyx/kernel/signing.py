@@ -79,6 +79,8 @@ class Signer:
         self, purpose: str, token: str, max_age: int, now: float | None = None
     ) -> list[str]:
         """The fields of a token from :meth:`sign_fields`, as strings; raises InvalidToken."""
+        if not token.isascii():  # never one of ours; and compare_digest takes no other text
+            raise InvalidToken("invalid")
         body, _, mac = token.rpartition(".")
         if not body or not hmac.compare_digest(mac, self._field_mac(purpose, body)):
             raise InvalidToken("invalid")

@@ -136,7 +136,8 @@ def validate_settings(raw: object) -> dict:
     for name in unknown:
         errors[name] = [N_("Unknown field.")]
     if "strategy" in raw:
-        if raw["strategy"] not in STRATEGIES:
+        # Not text (a list, an object): no strategy's name, and no key of STRATEGIES either.
+        if not isinstance(raw["strategy"], str) or raw["strategy"] not in STRATEGIES:
             errors["strategy"] = [N_("One of %(choices)s.", choices=", ".join(STRATEGIES))]
         clean["strategy"] = raw["strategy"]
     for name, low, high in (

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import re
+import sys
 
 from flask import Flask, Response, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
@@ -82,8 +85,88 @@ def _refuse_nul_characters() -> None:
         raise Invalid(N_("Text cannot contain a NUL character."), code="invalid_characters")
 
 
+# Deeper than any request of ours (a consultation's steps: 3 levels). Python's JSON parser
+# recurses once a level and gives up (RecursionError, not a ValueError) near a thousand.
+MAX_JSON_DEPTH = 32
+_JSON_ESCAPE = re.compile(rb"\\.", re.DOTALL)
+_JSON_STRING = re.compile(rb'"[^"]*"')  # once escapes are gone: linear, whatever the text
+_JSON_BRACKETS = re.compile(rb"[\[\]{}]")
+
+
+def json_depth_exceeds(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether arrays and objects nest deeper than ``limit`` in this JSON text (brackets
+    inside strings do not count). Cheap for ordinary bodies: few brackets, no scan."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    depth = 0
+    outside_strings = _JSON_STRING.sub(b"", _JSON_ESCAPE.sub(b"", body))
+    for bracket in _JSON_BRACKETS.findall(outside_strings):
+        depth += 1 if bracket in (b"[", b"{") else -1
+        if depth > limit:
+            return True
+    return False
+
+
+# A \uD800–\uDFFF escape: half of a surrogate pair, or a lone one that no text can hold.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+# Python reads integers of at most this many digits (a guard of its own against slow
+# conversions); beyond, its JSON parser raises a ValueError that is no JSON error.
+INT_DIGITS = sys.get_int_max_str_digits() or 1_000_000
+_LONG_DIGITS = re.compile(rb"[0-9]{%d}" % (INT_DIGITS + 1))
+
+
+class _NumberTooLong(Exception):
+    pass
+
+
+def _read_int(text: str) -> int:
+    if len(text.lstrip("-")) > INT_DIGITS:
+        raise _NumberTooLong
+    return int(text)
+
+
+def _check_json_body() -> None:
+    """What Python's JSON parser cannot read, or reads into text nothing can store, is
+    refused at the door (else the parser, or the database, fails with an error of its own: a
+    500): arrays and objects nested deeper than any request needs and integers too long to
+    read, as bad JSON; a lone surrogate (``"\\ud800"``, which no UTF-8 encoder takes), as bad
+    text, like a NUL character. A surrogate pair, as ``ensure_ascii`` writes an emoji, is one
+    character and fine. Ordinary bodies are only searched, never parsed here."""
+    if request.method not in ("POST", "PUT", "PATCH", "DELETE") or not request.is_json:
+        return
+    body = request.get_data(cache=True)
+    if json_depth_exceeds(body):
+        raise Problem(
+            N_("The request body nests arrays or objects too deeply."),
+            code="invalid_json",
+            status=400,
+            title=N_("Bad request"),
+        )
+    if not (_SURROGATE_ESCAPE.search(body) or _LONG_DIGITS.search(body)):
+        return
+    try:
+        value = json.loads(body, parse_int=_read_int)
+    except _NumberTooLong:
+        raise Problem(
+            N_("The request body has a number too long to read."),
+            code="invalid_json",
+            status=400,
+            title=N_("Bad request"),
+        ) from None
+    except ValueError:  # not JSON: the parser says so later
+        return
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise Invalid(
+            N_("Text cannot contain a lone surrogate (a code point from U+D800 to U+DFFF)."),
+            code="invalid_characters",
+        ) from None
+
+
 def init_app(app: Flask) -> None:
     app.before_request(_refuse_nul_characters)
+    app.before_request(_check_json_body)
 
     @app.errorhandler(Problem)
     def _problem(exc: Problem):
