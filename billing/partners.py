@@ -35,7 +35,9 @@ def _website_error(url: str) -> Message | None:
         return N_("At most %(max)s characters.", max=URL_MAX)
     parts = urlsplit(url) if _URL_CHARS.fullmatch(url) and "'" not in url else None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        return N_("A web address starting with https:// or http://, such as https://www.example.org.")
+        return N_(
+            "A web address starting with https:// or http://, such as https://www.example.org."
+        )
     return None
 
 

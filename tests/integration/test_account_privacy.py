@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -124,6 +125,48 @@ def test_expired_wrong_tenant_and_garbage_tokens(world, database, config, mailbo
     assert confirm(world, "alpha", fresh).status_code == 204
     assert login_status(world, "alpha", "citizen@alpha.test", PASSWORD) == 401
     assert problem_code(confirm(world, "alpha", fresh), 401) == "reset_token_invalid"
+
+
+def test_the_reset_page_checks_its_link_before_showing_the_form(world, database, config):
+    from pnyx.kernel.signing import Signer
+
+    signer = Signer(config.secret_key)
+    with database.session(tenant_id=world.alpha_id) as s:
+        account = s.scalar(select(Account).where(Account.email == "citizen@alpha.test"))
+        expired = issue_reset_token(signer, account, NOW - timedelta(hours=1, minutes=1))
+        fresh = issue_reset_token(signer, account, NOW)
+    client = world.client("alpha")
+    ask_again = 'href="/mot-de-passe-oublie"'
+
+    opened = client.get(f"/reset/{fresh}")
+    page = opened.get_data(as_text=True)
+    assert opened.status_code == 200 and 'name="password"' in page and ask_again not in page
+    # Too short: said once, beside the field; the link is good, so no new one is offered.
+    short = client.post_form(f"/reset/{fresh}", data={"password": "short"})
+    page = html.unescape(short.get_data(as_text=True))
+    assert short.status_code == 422
+    beside = re.search(r'<p class="field-error" id="password-error">(.*?)</p>', page, re.S)
+    assert beside and beside[1].strip() == "Un mot de passe a de 10 à 200 caractères."
+    assert page.count("10 à 200 caractères") == 1
+    assert 'role="alert"' not in page and ask_again not in page
+    assert client.post_form(f"/reset/{fresh}", data={"password": NEW_PASSWORD}).status_code == 303
+
+    # A used, an expired or a garbled link says why and links to a new one, with no form.
+    for token, why in (
+        (fresh, "n'est pas (ou plus) valide"),
+        (expired, "a expiré"),
+        ("not-a-token", "n'est pas (ou plus) valide"),
+    ):
+        for response in (
+            client.get(f"/reset/{token}"),
+            client.post_form(f"/reset/{token}", data={"password": "yet-another-passphrase"}),
+        ):
+            page = html.unescape(response.get_data(as_text=True))
+            assert response.status_code == 401, token
+            assert why in page and ask_again in page and 'name="password"' not in page
+    # Single use all the same: the password is the one set through the link.
+    assert login_status(world, "alpha", "citizen@alpha.test", NEW_PASSWORD) == 201
+    assert login_status(world, "alpha", "citizen@alpha.test", "yet-another-passphrase") == 401
 
 
 def test_an_english_tenant_writes_in_english(world, database, mailbox):
@@ -327,6 +370,26 @@ def test_delete_anonymises_and_keeps_proposals_and_counts(world, database):
         assert s.scalar(select(Participant).where(Participant.account_id == fresh.id)) is None
     data = world.client("alpha").login(email).get("/api/v1/participants/me/export").get_json()
     assert (data["participant"], data["proposals"], data["votes"]) == (None, [], [])
+
+
+def test_deleting_my_account_on_its_page_says_it_is_done(world, database):
+    alpha = populate(database, world.alpha_id, "citizen@alpha.test")
+    client = world.client("alpha")
+    client.post_form("/login", data={"email": "citizen@alpha.test", "password": PASSWORD})
+    gone = client.post_form("/profil/supprimer?lang=en", data={"password": PASSWORD})
+    assert gone.status_code == 303 and gone.headers["Location"].endswith("/compte-supprime")
+    landed = client.get("/compte-supprime")
+    page = landed.get_data(as_text=True)
+    assert landed.status_code == 200 and '<p class="notice" role="status">' in page
+    assert "<h1>Account deleted</h1>" in page and "stay, anonymised" in page
+    with database.session(tenant_id=world.alpha_id) as s:
+        assert s.get(Account, alpha["account_id"]) is None
+        assert s.get(Proposal, alpha["mine"]) is not None  # kept, anonymised
+    # Said once; nobody else lands there.
+    again = client.get("/compte-supprime")
+    assert again.status_code == 303 and again.headers["Location"] == "/"
+    stranger = world.client("alpha").get("/compte-supprime")
+    assert stranger.status_code == 303 and stranger.headers["Location"] == "/"
 
 
 def test_proposal_decision_mail_for_the_moderation_room(world, database, mailbox):

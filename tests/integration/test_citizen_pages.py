@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from tests import factories
 from tests.conftest import PASSWORD
 
 SLUG = "vivre-ici"
@@ -96,7 +97,7 @@ BAD_PROPOSALS = [
     ("", "Écrivez votre proposition."),
     ("Il faut abc", "Au moins 12 caractères."),  # 11 characters
     ("Il faut " + "x" * 133, "Au plus 140 caractères."),  # 141 characters
-    ("Des trains le soir, vite", "Commencez par «\u00a0Il faut …\u00a0»."),
+    ("Des trains le soir, vite", "Commencez par «\u00a0Il faut\u00a0»."),  # as the hint says
     ("Il faut <b>des</b> trains", "Texte simple seulement\u00a0: pas de HTML."),
 ]
 
@@ -270,10 +271,10 @@ def vote(
     return client.post(f"/c/{SLUG}/p/{proposal_id}/vote", data=data, headers=headers or {})
 
 
-def step(client, action, headers=None, **fields):
+def step(client, action, headers=None, slug=SLUG, **fields):
     """One of the sequence's extra cards' buttons (start, segment, skip_segment, ...)."""
     data = {"csrf_token": csrf(client), "action": action, **fields}
-    return client.post(f"/c/{SLUG}/participer", data=data, headers=headers or {})
+    return client.post(f"/c/{slug}/participer", data=data, headers=headers or {})
 
 
 def card_key_of(page: str) -> str:
@@ -291,9 +292,15 @@ def test_the_cards_vote_then_qualify_then_next_with_a_trusted_key(world, alpha, 
     assert "Carte 1 sur 2" in first and "Il faut plus de trains le soir" in first
     card_key = re.search(r'name="card_key" value="([^"]+)"', first).group(1)
     voted = vote(client, alpha["a1"], "agree", card_key=card_key)
-    assert voted.status_code == 200
-    page = voted.get_data(as_text=True)
+    # Without JavaScript: post/redirect/get (the address bar never keeps the POST's address).
+    assert voted.status_code == 303 and voted.headers["Location"] == f"/c/{SLUG}/participer"
+    page = client.get(voted.headers["Location"]).get_data(as_text=True)
     assert "Coup de cœur" in page and "Réaliste" in page and "Surtout pas" not in page
+    assert "Carte 1 sur 2" in page and f'value="{card_key}"' in page
+    with_htmx = vote(
+        client, alpha["a1"], "agree", card_key=card_key, headers={"HX-Request": "true"}
+    )
+    assert with_htmx.status_code == 200 and "Coup de cœur" in with_htmx.get_data(as_text=True)
     done = vote(
         client, alpha["a1"], "agree", ["likeIt", "doable"], stage="qualify", card_key=card_key
     )
@@ -339,7 +346,8 @@ def test_a_sequence_asks_the_segment_invites_to_propose_and_ends(world, alpha, d
         assert [row.counts(trusted=True)["agree"] for row in urban.values()] == [1, 1]
 
     invited = client.get(f"/c/{SLUG}/participer").get_data(as_text=True)
-    assert "Vous avez une idée" in invited and "Il faut…" in invited
+    assert "Vous avez une idée" in invited
+    assert '«\u00a0<span lang="fr">Il faut</span>\u00a0»' in invited  # as the propose page
     assert step(client, "skip_invite").status_code == 303
     end = client.get(f"/c/{SLUG}/participer").get_data(as_text=True)
     assert "Merci" in end and "Propositions votées dans cette série\u00a0: 2" in end
@@ -365,6 +373,24 @@ def test_the_invitation_leads_to_the_propose_page_and_skipping_the_segment_is_fi
     end = client.get(f"/c/{SLUG}/participer").get_data(as_text=True)
     assert "Merci" in end and "Une question sur vous" not in end
     assert step(client, "dance").status_code == 422
+
+
+def test_starting_a_consultation_with_nothing_to_vote_on_says_so_instead_of_looping(
+    world, database
+):
+    """The walk: "Start" on a consultation without accepted proposals showed the introduction
+    again, for ever."""
+    factories.consultation(database, world.alpha_id, slug="vide")
+    client = world.client("alpha")
+    assert "Comment ça marche" in client.get("/c/vide/participer").get_data(as_text=True)
+    started = step(client, "start", slug="vide")
+    assert started.status_code == 303
+    page = client.get("/c/vide/participer").get_data(as_text=True)
+    assert "Comment ça marche" not in page
+    assert "Aucune proposition à voter pour l’instant" in page
+    assert 'href="/c/vide/proposer"' in page
+    htmx = step(client, "start", slug="vide", headers={"HX-Request": "true"})
+    assert "Aucune proposition à voter" in htmx.get_data(as_text=True)
 
 
 def test_the_segment_card_is_rate_limited_and_says_so_beside_the_form(world, alpha, monkeypatch):
@@ -481,6 +507,21 @@ def test_votes_on_pending_refused_and_closed_items_show_the_message(world, alpha
     assert "pas ouverte aux votes" in response.get_data(as_text=True)
 
 
+def test_a_finished_consultation_takes_no_proposal_and_keeps_what_was_typed(world, database):
+    make_consultation(database, world.alpha_id, slug="fermee", closed=True)
+    citizen = page_login(world.client("alpha"), "citizen@alpha.test")
+    page = citizen.get("/c/fermee/proposer").get_data(as_text=True)
+    assert "ne prend plus de propositions" in page and 'href="/c/fermee/resultats"' in page
+    assert "<textarea" not in page and "Envoyer ma proposition" not in page
+    # Sent from a page loaded while it was open: refused once, the text shown to be kept.
+    text = "Il faut des navettes entre les villages le dimanche"
+    sent = citizen.post_form("/c/fermee/proposer", {"content": text})
+    answer = sent.get_data(as_text=True)
+    assert sent.status_code == 409
+    assert answer.count("ne prend plus de propositions") == 1 and "pas ouverte" not in answer
+    assert text in answer
+
+
 def test_another_tenants_consultation_and_proposal_are_404(world, alpha, database):
     beta = make_consultation(database, world.beta_id, slug="chez-beta")
     alpha_client = world.client("alpha")
@@ -510,7 +551,10 @@ def test_restricted_consultations_ask_anonymous_visitors_to_log_in(world, databa
     login = anonymous.get(anonymous.get("/c/interne").headers["Location"] + "&lang=fr")
     page = login.get_data(as_text=True)
     assert "réservée aux membres" in page and 'name="next" value="/c/interne"' in page
-    assert "interne" not in anonymous.get("/").get_data(as_text=True)
+    home = anonymous.get("/?lang=fr").get_data(as_text=True)
+    assert "interne" not in home and "Comment" not in home
+    assert "1 consultation est réservée aux membres" in home and 'href="/login"' in home
+    assert "Aucune consultation n" not in home
     problem = anonymous.get(f"/api/v1/consultations/{ids['consultation']}")  # API: none such
     assert problem.status_code == 404
     member = page_login(world.client("beta"), "citizen@beta.test")
@@ -640,6 +684,61 @@ def test_consultation_home_shows_progress_steps_and_tags(world, alpha):
     assert 'id="partners"' not in page  # no partner yet: no empty block (test_partners.py)
     home = world.client("alpha").get("/")
     assert home.status_code == 200 and f'href="/c/{SLUG}"' in home.get_data(as_text=True)
+
+
+def test_the_steps_read_as_french_writes_them(world, alpha):
+    page = world.client("alpha").get(f"/c/{SLUG}").get_data(as_text=True)
+    step = re.search(r'<li class="step step-results">(.*?)</li>', page, re.S)[1]
+    # The label's colon after a no-break space; the first of the month an ordinal.
+    assert '<strong>Résultats</strong>\u00a0: <span lang="fr">Résultats</span>' in step
+    assert "1er mars 2027" in step and "mardi" not in step
+    english = world.client("alpha").get(f"/c/{SLUG}?lang=en").get_data(as_text=True)
+    step = re.search(r'<li class="step step-results">(.*?)</li>', english, re.S)[1]
+    assert '<strong>Results</strong>: <span lang="fr">Résultats</span>' in step
+    assert "March 1, 2027" in step
+
+
+def test_local_date_writes_the_first_of_the_month_as_an_ordinal_in_french(app):
+    from datetime import date
+
+    from flask_babel import force_locale
+
+    from pnyx.web.forms import local_date
+
+    first, second = date(2026, 12, 1), date(2026, 12, 2)
+    with app.test_request_context("/"):
+        with force_locale("fr"):
+            assert local_date(first) == "1er décembre 2026"
+            assert local_date(first, "full") == "mardi 1er décembre 2026"
+            assert local_date(first, "medium") == "1er déc. 2026"
+            assert local_date(first, "short") == "01/12/2026"  # figures only: no ordinal
+            assert local_date(second) == "2 décembre 2026"
+            assert local_date("2027-01-01") == "1er janvier 2027"
+        with force_locale("en"):
+            assert local_date(first) == "December 1, 2026"
+
+
+def test_english_pages_mark_the_french_content_as_french(world, database, alpha):
+    client = world.client("alpha")
+    home = client.get(f"/c/{SLUG}?lang=en").get_data(as_text=True)
+    assert '<html lang="en">' in home
+    assert '<h1 lang="fr">Comment améliorer la vie ici ?</h1>' in home
+    assert '<ul class="tags" lang="fr">' in home and "Mobilité" in home
+    explore = client.get(f"/c/{SLUG}/explorer").get_data(as_text=True)
+    assert '<p class="lead" lang="fr">Comment améliorer la vie ici ?</p>' in explore
+    assert f'/p/{alpha["a1"]}" lang="fr">Il faut plus de trains le soir</a>' in explore
+    card = client.get(f"/c/{SLUG}/p/{alpha['a1']}").get_data(as_text=True)
+    assert (
+        f'<blockquote class="proposal-text" id="proposal-{alpha["a1"]}-text" lang="fr">'
+        "Il faut plus de trains le soir</blockquote>"
+    ) in card
+    # An English consultation is marked English, on a French page too.
+    from pnyx.consultations.models import Consultation
+
+    with database.scope(tenant_id=world.alpha_id) as s:
+        s.get(Consultation, alpha["consultation"]).language = "en"
+    french = client.get(f"/c/{SLUG}?lang=fr").get_data(as_text=True)
+    assert '<html lang="fr">' in french and '<h1 lang="en">' in french
 
 
 def test_explore_never_500s_on_bad_input(world, alpha):

@@ -185,7 +185,7 @@ def test_the_report_gathers_participation_zones_segments_themes_and_groups(
     assert all(text in consensus for text in SHARED)
     segments = page[page.index('id="report-segments"') : page.index('id="report-groups"')]
     assert "Accord par type de territoire et par âge" in segments
-    assert all(f'<th scope="row">{text} ' in segments for text in SHARED)
+    assert all(f'<th scope="row"><span lang="fr">{text}</span> ' in segments for text in SHARED)
     groups = page[page.index('id="report-groups"') :]
     assert "Groupe A\u00a0: 67\u00a0%" in groups and "Il faut taxer les grandes fortunes" in groups
     # The other tenant's consultation of the same name is still open: its report waits.

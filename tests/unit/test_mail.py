@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from email import message_from_bytes
 from email.policy import default
 
@@ -89,7 +90,7 @@ def test_templates_are_branded_in_french_and_english():
     subject, text, html = render(
         "password_reset", "password_reset", brand, first_name="Léa", url="https://l/reset/t"
     )
-    assert subject == "Ville <de> Lyon : réinitialisation de votre mot de passe"
+    assert subject == "Ville <de> Lyon\u00a0: réinitialisation de votre mot de passe"
     assert text.startswith("Bonjour Léa,") and "https://l/reset/t" in text
     assert "#c8102e" in html and "Ville &lt;de&gt; Lyon" in html and 'lang="fr"' in html
     english = Brand("Acme", "en", "#111111", "#ffffff")
@@ -106,3 +107,51 @@ def test_templates_are_branded_in_french_and_english():
     assert subject == "Acme: your proposal was not published"
     assert text.startswith("Hello,") and "Reason: off topic" in text
     assert "&lt;script&gt;" in html and "<script>" not in html
+
+
+def test_french_mails_keep_their_no_break_spaces_english_ones_have_none():
+    french = Brand("Ville de Lyon", "fr", "#c8102e", "#ffffff")
+    decision = dict(first_name="Léa", proposal="Il faut des bancs", reason="hors sujet", url=None)
+    subject, text, html = render(
+        "proposal_decision", "proposal_accepted", french, note=None, **decision
+    )
+    # Before ":" and "!", inside « »: a no-break space, never a plain one (nor none).
+    assert subject == "Ville de Lyon\u00a0: votre proposition est publiée"
+    assert "«\u00a0Il faut des bancs\u00a0»" in text
+    assert "soumise au vote\u00a0:" in text and "participation\u00a0!" in text
+    assert "Motif\u00a0:" in html and "soumise au vote\u00a0:" in html
+    for part in (subject, text, html):
+        assert not re.search(r" [:;!?»]|« ", part), part
+    subject, text, html = render(
+        "password_reset", "password_reset", french, first_name=None, url="https://l/reset/t"
+    )
+    assert "avec ce lien\u00a0:" in text and "ignorez ce message\u00a0:" in html
+    # The values are left as they are: a proposal's own spaces are its author's.
+    _, text, _ = render(
+        "proposal_decision",
+        "proposal_refused",
+        french,
+        first_name=None,
+        proposal="Il faut : des bancs",
+        reason=None,
+        note=None,
+        url=None,
+    )
+    assert "«\u00a0Il faut : des bancs\u00a0»" in text
+
+    english = Brand("Acme", "en", "#111111", "#ffffff")
+    subject, text, html = render(
+        "proposal_decision", "proposal_accepted", english, note=None, **decision
+    )
+    assert subject == "Acme: your proposal is published"
+    assert "“Il faut des bancs”" in text and "«" not in text
+    assert "\u00a0" not in subject + text + html
+
+
+def test_a_header_stays_on_one_line_with_its_no_break_spaces(embedded, tmp_path):
+    OutboxMailer(tmp_path, embedded.mail_sender).send(
+        Mail(to="a@example.org", subject="Lyon\u00a0:\r\n  publiée\u2028Bcc: x", text="x")
+    )
+    [path] = tmp_path.glob("*.eml")
+    message = message_from_bytes(path.read_bytes(), policy=default)
+    assert message["Subject"] == "Lyon\u00a0: publiée Bcc: x" and message["Bcc"] is None

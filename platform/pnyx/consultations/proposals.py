@@ -69,7 +69,7 @@ def clean_text(raw: object, prefix: str) -> str:
     if len(text) > MAX_LENGTH:
         raise _invalid("proposal_too_long", N_("At most %(n)s characters.", n=MAX_LENGTH))
     if not text.lower().startswith(prefix.lower() + " "):
-        raise _invalid("proposal_missing_prefix", N_("Start with “%(prefix)s …”.", prefix=prefix))
+        raise _invalid("proposal_missing_prefix", N_("Start with “%(prefix)s”.", prefix=prefix))
     return prefix + text[len(prefix) :]
 
 

@@ -220,6 +220,19 @@ def list_consultations(session: TenantSession, principal: Principal | None) -> l
     return [c for c in rows if can_see(c, principal)]
 
 
+def count_members_only(session: TenantSession) -> int:
+    """How many of the tenant's consultations are for its signed-in members (to tell visitors
+    there is something behind the login, never what)."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Consultation)
+            .where(Consultation.visibility == Visibility.restricted)
+        )
+        or 0
+    )
+
+
 # Participants are distinct voters and authors: a count over every vote, a third of a second at
 # 1,000,000 votes. Under this many votes it is counted at every read; past it, one count is
 # shared by every process for PARTICIPANTS_FRESH_FOR seconds, then one reader counts again while

@@ -4,18 +4,21 @@ Jobs send mail outside any request, so this module renders with a small Jinja en
 own rather than Flask's ``render_template``. Each template under ``templates/mail/`` is one
 message: its ``subject`` and ``text`` blocks give the subject and the plain-text part, the whole
 template (which extends ``layout.html``) the HTML part. The words live in ``STRINGS`` below, one
-dict per language, so that a template holds no language.
+dict per language, so that a template holds no language. French words are typeset as the pages'
+are (see :func:`typeset`): a no-break space before ``: ; ! ?`` and inside « », written as plain
+spaces in ``STRINGS`` for legibility.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from pnyx.kernel.db import TenantSession
-from pnyx.kernel.mail import Mail
+from pnyx.kernel.mail import Mail, single_line
 from tenants.models import Tenant
 from themes.service import tokens_for
 
@@ -68,6 +71,8 @@ STRINGS: dict[str, dict[str, dict[str, str]]] = {
         },
         "proposal_accepted": {
             "subject": "{tenant} : votre proposition est publiée",
+            "quote_open": "« ",
+            "quote_close": " »",
             "intro": "Votre proposition a été acceptée par la modération ; elle est maintenant "
             "soumise au vote :",
             "outro": "Merci pour votre participation !",
@@ -76,6 +81,8 @@ STRINGS: dict[str, dict[str, dict[str, str]]] = {
         },
         "proposal_refused": {
             "subject": "{tenant} : votre proposition n'a pas été publiée",
+            "quote_open": "« ",
+            "quote_close": " »",
             "intro": "Votre proposition n'a pas pu être publiée :",
             "outro": "Vous pouvez en écrire une nouvelle, dans le respect de la charte de "
             "modération.",
@@ -101,6 +108,8 @@ STRINGS: dict[str, dict[str, dict[str, str]]] = {
         },
         "proposal_accepted": {
             "subject": "{tenant}: your proposal is published",
+            "quote_open": "“",
+            "quote_close": "”",
             "intro": "Your proposal was accepted by the moderators; it is now open for votes:",
             "outro": "Thank you for taking part!",
             "button": "See the consultation",
@@ -108,6 +117,8 @@ STRINGS: dict[str, dict[str, dict[str, str]]] = {
         },
         "proposal_refused": {
             "subject": "{tenant}: your proposal was not published",
+            "quote_open": "“",
+            "quote_close": "”",
             "intro": "Your proposal could not be published:",
             "outro": "You are welcome to write a new one that follows the moderation charter.",
             "button": "Propose again",
@@ -152,13 +163,28 @@ _html = _environment(autoescape=True)
 _text = _environment(autoescape=False)
 
 
+NO_BREAK_SPACE = "\u00a0"
+_FRENCH_SPACES = re.compile(r" +(?=[:;!?»])|(?<=«) +")
+
+
+def typeset(text: str, locale: str) -> str:
+    """French typography: the spaces before ``: ; ! ?`` and inside « » become no-break spaces
+    (the pages' catalogue writes them so), so that a mail client never breaks the line there.
+    Other languages are left as they are."""
+    if locale != "fr":
+        return text
+    return _FRENCH_SPACES.sub(NO_BREAK_SPACE, text)
+
+
 def strings(kind: str, locale: str, **values: str) -> dict[str, str]:
-    """The words of one kind of message in one language, with the values filled in."""
-    table = STRINGS.get(locale, STRINGS["fr"])
+    """The words of one kind of message in one language, typeset, with the values filled in
+    (the values as they are: a tenant's name or a proposal is not ours to respace)."""
+    locale = locale if locale in STRINGS else "fr"
+    table = STRINGS[locale]
     words = {**table["common"], **table[kind]}
     if not values.get("first_name"):
         words["greeting"] = words["greeting_anonymous"]
-    return {key: text.format(**values) for key, text in words.items()}
+    return {key: typeset(text, locale).format(**values) for key, text in words.items()}
 
 
 def render(template: str, kind: str, brand: Brand, **context: object) -> tuple[str, str, str]:
@@ -175,7 +201,7 @@ def render(template: str, kind: str, brand: Brand, **context: object) -> tuple[s
     subject = "".join(text_template.blocks["subject"](text_template.new_context(variables)))
     text = "".join(text_template.blocks["text"](text_template.new_context(variables)))
     html = _html.get_template(name).render(variables)
-    return " ".join(subject.split()), text, html
+    return single_line(subject), text, html
 
 
 def compose(

@@ -82,13 +82,11 @@ def _expired() -> Unauthorized:
     )
 
 
-def reset_password(
-    session: TenantSession, signer: Signer, token: str, new_password: str, now: datetime
-) -> Account:
-    """Set a new password with a reset token; every session and token of the account ends.
+def check_reset_token(session: TenantSession, signer: Signer, token: str, now: datetime) -> Account:
+    """The account a reset link is for, while the link is still good: shown before the form
+    (a used or expired link says so instead), checked again when the new password comes.
 
-    Raises Unauthorized ``reset_token_invalid`` / ``reset_token_expired``, Invalid
-    ``weak_password``.
+    Raises Unauthorized ``reset_token_invalid`` / ``reset_token_expired``.
     """
     try:
         claims = signer.verify(RESET_PURPOSE, token or "", max_age=RESET_MAX_AGE)
@@ -105,7 +103,19 @@ def reset_password(
         raise _invalid()
     account = session.get(Account, claims["a"])
     if account is None or claims.get("f") != password_fingerprint(account.password_hash):
-        raise _invalid()
+        raise _invalid()  # used already: the password it was issued for has changed
+    return account
+
+
+def reset_password(
+    session: TenantSession, signer: Signer, token: str, new_password: str, now: datetime
+) -> Account:
+    """Set a new password with a reset token; every session and token of the account ends.
+
+    Raises Unauthorized ``reset_token_invalid`` / ``reset_token_expired``, Invalid
+    ``weak_password``.
+    """
+    account = check_reset_token(session, signer, token, now)
     account.password_hash = hash_password(validate_password(new_password))
     account.token_version += 1
     session.flush()

@@ -12,6 +12,7 @@ may replace the sender's display name so that citizens see who writes to them.
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import ssl
 import uuid
@@ -47,8 +48,14 @@ class Mailer(Protocol):
         ...
 
 
-def _single_line(value: str) -> str:
-    return " ".join(str(value).split())
+_BREAKING_SPACES = re.compile(r"[^\S\u00a0\u202f\u2007]+")  # whitespace but the no-break ones
+
+
+def single_line(value: str) -> str:
+    """A header's value on one line: runs of spaces, tabs and line breaks become one space (no
+    header injection); the no-break spaces of French typography (U+00A0 before a colon, U+202F
+    in numbers) stay."""
+    return _BREAKING_SPACES.sub(" ", str(value)).strip(" ")
 
 
 def to_mime(mail: Mail, sender: str) -> EmailMessage:
@@ -58,12 +65,12 @@ def to_mime(mail: Mail, sender: str) -> EmailMessage:
         raise ValueError(f"MAIL_SENDER has no address: {sender!r}")
     local, _, domain = address.rpartition("@")
     message = EmailMessage()
-    name = _single_line(mail.sender_name or default_name)
+    name = single_line(mail.sender_name or default_name)
     message["From"] = Address(display_name=name, username=local, domain=domain)
-    message["To"] = _single_line(mail.to)
+    message["To"] = single_line(mail.to)
     if mail.reply_to:
-        message["Reply-To"] = _single_line(mail.reply_to)
-    message["Subject"] = _single_line(mail.subject)
+        message["Reply-To"] = single_line(mail.reply_to)
+    message["Subject"] = single_line(mail.subject)
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = make_msgid(domain=domain)
     message["Auto-Submitted"] = "auto-generated"

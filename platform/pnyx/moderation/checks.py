@@ -25,12 +25,19 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """One thing a moderator should look at: ``span`` indexes the original text, if any."""
+    """One thing a moderator should look at: ``span`` indexes the original text, if any.
+
+    ``message`` is French, for logs and API clients; a translated interface shows its own label
+    of ``code`` with the values: ``excerpt``, and ``ref`` and ``score`` (a near-duplicate's id
+    and similarity; the detected language's code and the confidence).
+    """
 
     code: str
     message: str
     span: tuple[int, int] | None = None
     excerpt: str = ""
+    ref: Hashable | None = None
+    score: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -480,6 +487,8 @@ def check_language(
                 f"attendue : {expected}",
                 None,
                 text,
+                ref=guess.code,
+                score=guess.confidence,
             )
         )
     return guess, findings
@@ -958,6 +967,8 @@ def check_duplicates(
             f"proche de la proposition {pid} (similarité {score:.2f})",
             None,
             index.text(pid),
+            ref=pid,
+            score=float(score),
         )
         for pid, score in similar
         if score >= threshold

@@ -13,7 +13,7 @@ from pnyx.consultations.privacy import export_account
 from pnyx.identity import accounts, privacy, recovery
 from pnyx.identity.models import Account
 from pnyx.identity.service import principal_of
-from pnyx.kernel.errors import Invalid, Problem
+from pnyx.kernel.errors import Invalid, Problem, Unauthorized
 from pnyx.moderation import integrity
 
 from .context import current_participant, current_principal, db, kernel, log_in, require_tenant
@@ -132,24 +132,40 @@ def forgotten_password():
 
 @blp.route("/reset/<token>", methods=["GET", "POST"])
 def reset(token: str):
+    """A reset link's page: the form while the link is good; when it is not (used, expired,
+    garbled), why, and a link to ask for a new one instead of a form that cannot work."""
     require_tenant()
+    token = token[:1000]
     errors: dict[str, list[str]] = {}
-    message = None
+    message = link_problem = None
     status = 200
     if request.method == "POST":
         try:
             recovery.reset_password(
-                db(), kernel().signer, token[:1000], request.form.get("password", ""), now()
+                db(), kernel().signer, token, request.form.get("password", ""), now()
             )
-        except Problem as exc:
+        except Unauthorized as exc:  # the link itself: reset_token_invalid / _expired
             db().rollback()
-            errors, status, message = field_errors(exc), exc.status, say(exc.detail)
+            link_problem, status = say(exc.detail), exc.status
+        except Problem as exc:  # the new password: said beside its field
+            db().rollback()
+            errors, status = field_errors(exc), exc.status
+            message = None if errors else say(exc.detail)
         else:
             db().commit()
             cookie_session.clear()
             return redirect(url_for("pages.login", reset=1), 303)
+    else:
+        try:
+            recovery.check_reset_token(db(), kernel().signer, token, now())
+        except Unauthorized as exc:
+            link_problem, status = say(exc.detail), exc.status
     return render_template(
-        "account/reset.html", errors=errors, message=message, token=token[:1000]
+        "account/reset.html",
+        errors=errors,
+        message=message,
+        link_problem=link_problem,
+        token=token,
     ), status
 
 
@@ -187,5 +203,16 @@ def delete_me():
             privacy.delete_account(db(), principal.id, now())
             db().commit()
             cookie_session.clear()
-            return redirect("/", 303)
+            cookie_session["account_deleted"] = True  # for the next page only
+            return redirect(url_for(".account_deleted"), 303)
     return render_template("account/delete.html", errors=errors), status
+
+
+@blp.route("/compte-supprime")
+def account_deleted():
+    """Where deleting one's account lands: says it is done (once; a visitor who did not delete
+    an account just now is sent home)."""
+    require_tenant()
+    if not cookie_session.pop("account_deleted", False):
+        return redirect("/", 303)
+    return render_template("account/deleted.html")

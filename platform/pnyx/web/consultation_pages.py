@@ -153,11 +153,11 @@ def _step(consultation: Consultation, voter) -> Step:
     voted = rotation.voted_ids(db(), consultation.id, voter)
     state = _sequence_state(consultation, voter)
     if state is None:
-        if not voted:
+        if not voted and cookie_session.get("started") != consultation.id:
             return Step("intro")
         state = _new_sequence(consultation, voter)
-        if state is None:
-            return Step("empty")
+        if state is None:  # nothing (left) to vote on
+            return Step("empty", number=len(voted))
     deck = [(int(pid), str(key)) for pid, key in state.get("cards", [])]
     done = sum(pid in voted for pid, _key in deck)
     following = None
@@ -260,7 +260,9 @@ def participate(slug: str):
     consultation = load_consultation(slug)
     status = consultation.status_at(now())
     voter = current_participant()
-    card = _step_card(consultation, voter, _step(consultation, voter))
+    card = _qualifying(consultation, voter, "participer") or _step_card(
+        consultation, voter, _step(consultation, voter)
+    )
     return render_template(
         "consultation/participate.html", consultation=consultation, status=status, card=card
     )
@@ -277,6 +279,7 @@ def sequence_step(slug: str):
     voter = current_participant(create=True)
     db().commit()
     if action in ("start", "continue"):
+        cookie_session["started"] = consultation.id  # the introduction is behind them
         if consultation.status_at(now()) == "open":
             _new_sequence(consultation, voter)
     elif action == "skip_segment":
@@ -391,12 +394,15 @@ def vote(slug: str, proposal_id: int):
         return _card_response(consultation, proposal, card, exc.status)
     db().commit()
     if stage == "vote":
-        card = _card(
-            consultation, proposal, voter, place=place, state="qualify", key=key, card_key=card_key
+        if not is_htmx():  # post/redirect/get: the address bar never keeps the POST's address
+            cookie_session["qualifying"] = [proposal.id, card_key]
+            return redirect(_card_address(consultation, proposal, place), 303)
+        return _card_response(
+            consultation,
+            proposal,
+            _qualify_card(consultation, proposal, voter, place, key, card_key),
+            200,
         )
-        if place == "participer":
-            card["position"] = _position(consultation, voter, proposal.id)
-        return _card_response(consultation, proposal, card, 200)
     # Qualified: on to the next card (or back to the proposal, now showing the vote).
     if place == "participer":
         if not is_htmx():
@@ -407,6 +413,38 @@ def vote(slug: str, proposal_id: int):
         return redirect(url_for(".proposal_page", slug=slug, proposal_id=proposal.id), 303)
     card = _card(consultation, proposal, voter, place=place, state="voted")
     return render_template("consultation/_card.html", card=card)
+
+
+def _qualify_card(consultation, proposal, voter, place: str, key: str, card_key: str) -> dict:
+    """The card asking why, once the vote is in."""
+    card = _card(
+        consultation, proposal, voter, place=place, state="qualify", key=key, card_key=card_key
+    )
+    if place == "participer":
+        card["position"] = _position(consultation, voter, proposal.id)
+    return card
+
+
+def _card_address(consultation: Consultation, proposal: Proposal, place: str) -> str:
+    if place == "participer":
+        return url_for(".participate", slug=consultation.slug)
+    return url_for(".proposal_page", slug=consultation.slug, proposal_id=proposal.id)
+
+
+def _qualifying(consultation: Consultation, voter, place: str) -> dict | None:
+    """Without JavaScript, the vote's POST redirects here: the card asking why, once (a reload
+    goes on), if the voter's vote on that proposal is still there."""
+    found = cookie_session.pop("qualifying", None)
+    if voter is None or not (isinstance(found, list) and len(found) == 2):
+        return None
+    proposal_id, card_key = found
+    proposal = db().get(Proposal, proposal_id) if isinstance(proposal_id, int) else None
+    if proposal is None or proposal.consultation_id != consultation.id:
+        return None
+    vote = votes.votes_of(db(), voter, [proposal.id]).get(proposal.id)
+    if vote is None or vote.key not in QUALIFICATIONS:
+        return None
+    return _qualify_card(consultation, proposal, voter, place, vote.key, str(card_key)[:600])
 
 
 def _card_response(consultation: Consultation, proposal: Proposal, card: dict, status: int):
@@ -445,7 +483,9 @@ def proposal_page(slug: str, proposal_id: int):
     viewer = current_participant()
     if not proposals.visible(proposal, viewer):
         raise NotFound(N_("No such proposal."), code="proposal_not_found")
-    card = _card(consultation, proposal, viewer, place="proposal")
+    card = _qualifying(consultation, viewer, "proposal")
+    if card is None or card["proposal"].id != proposal.id:
+        card = _card(consultation, proposal, viewer, place="proposal")
     return _proposal_page(consultation, proposal, card)
 
 

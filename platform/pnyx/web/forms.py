@@ -3,12 +3,13 @@ language, safe redirects, and dates in the tenant's time zone."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import date, datetime
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
+from babel.dates import format_date, get_date_format
 from babel.numbers import format_decimal
 from flask import Flask, g, request
 from flask import session as cookie_session
@@ -52,7 +53,11 @@ def init_csrf(app: Flask, blueprints: set[str]) -> None:
         # Whatever the content type: a cross-site form may post text/plain.
         sent = request.form.get(CSRF_FIELD, "")
         expected = cookie_session.get("csrf")
-        if not (isinstance(expected, str) and secrets.compare_digest(sent, expected)):
+        # As bytes: compare_digest refuses text that is not ASCII (a forged field may be).
+        matches = isinstance(expected, str) and secrets.compare_digest(
+            sent.encode(), expected.encode()
+        )
+        if not matches:
             raise CsrfFailed(
                 _("This form has expired: go back, reload the page and send it again."),
                 title=_("Form expired"),
@@ -119,6 +124,9 @@ def tenant_zone() -> ZoneInfo:
         return ZoneInfo("Europe/Paris")
 
 
+FIRST_OF_MONTH = re.compile(r"(?<![d'])d(?= MMM)")  # the day before a month's name ("d MMMM y")
+
+
 def local_date(value: datetime | date | str | None, form: str = "long") -> str:
     if not value:
         return ""
@@ -129,7 +137,12 @@ def local_date(value: datetime | date | str | None, form: str = "long") -> str:
             return value
     if isinstance(value, datetime):
         value = value.astimezone(tenant_zone()).date()
-    return format_date(value, form, locale=str(get_locale()))
+    locale = str(get_locale())
+    if value.day == 1 and locale.startswith("fr") and form in ("medium", "long", "full"):
+        # French writes the first of the month as an ordinal: "1er décembre 2026".
+        pattern = get_date_format(form, locale=locale).pattern
+        return format_date(value, FIRST_OF_MONTH.sub("d'er'", pattern, count=1), locale=locale)
+    return format_date(value, form, locale=locale)
 
 
 def number(value: int) -> str:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from pnyx.consultations.proposals import REFUSAL_REASONS
 from pnyx.kernel.errors import Forbidden, Invalid, NotFound, Problem
@@ -32,6 +33,24 @@ def _staff_on_the_operators_host():
     if not (principal.is_staff and principal.role in assignments.DESK_ROLES):
         raise Forbidden(N_("Your role does not allow this."), code="forbidden")
     return None
+
+
+@blp.app_template_filter()
+def check_label(code: str) -> str:
+    """A pre-check's kind (``Finding.code``) as the moderator reads it."""
+    return {
+        "personal_data.email": _("E-mail address"),
+        "personal_data.phone": _("Phone number"),
+        "personal_data.iban": _("Bank account number (IBAN)"),
+        "personal_data.nir": _("Social security number"),
+        "personal_data.card": _("Bank card number"),
+        "link": _("Link or website address"),
+        "insult": _("Insult"),
+        "vulgarity": _("Vulgarity"),
+        "slur": _("Discriminatory slur"),
+        "language": _("Unexpected language"),
+        "duplicate": _("Near-duplicate"),
+    }.get(code, code)
 
 
 def _ttl() -> float:

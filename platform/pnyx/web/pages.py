@@ -59,6 +59,7 @@ def home():
         tenant=tenant,
         principal=principal,
         consultations=[(c, c.status_at(moment)) for c in visible],
+        members_only=consultations.count_members_only(db()) if tenant and not principal else 0,
     )
 
 
