@@ -448,6 +448,21 @@ def test_signup_with_postal_code_keeps_anonymous_votes(world, setup):
         "invalid_postal_code",
     )
     assert "postal_code" in body["errors"]
+    several = problem(
+        world.client("alpha").post(
+            "/api/v1/participants",
+            json={
+                "email": "x",
+                "password": "a-long-password",
+                "first_name": "",
+                "birth_year": 1990,
+                "postal_code": "1",
+            },
+        ),
+        422,
+        "validation_failed",  # several fields wrong: not the first one's code
+    )
+    assert {"email", "first_name", "postal_code"} <= set(several["errors"])
     problem(
         world.client("alpha").post(
             "/api/v1/participants",

@@ -147,3 +147,13 @@ def test_json_that_python_reads_badly_is_refused_at_the_door(world):
     assert "\\ud83d\\ude00" in json.dumps("😀")
     assert charter.status_code == 200, charter.get_json()
     assert charter.get_json()["text"].endswith("courtois 😀")
+
+
+def test_every_422_has_the_same_title_whoever_refuses_it(world):
+    """The schemas (webargs) and the services refuse fields alike: 422, "Invalid input"."""
+    admin = world.admin("alpha")
+    by_schema = admin.post("/api/v1/partners", json={"name": "A", "tier": "founding", "x": 1})
+    by_service = admin.post("/api/v1/partners", json={"name": "", "tier": "founding"})
+    for response in (by_schema, by_service):
+        assert response.status_code == 422
+        assert response.get_json()["title"] == "Invalid input"

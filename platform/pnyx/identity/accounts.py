@@ -49,8 +49,9 @@ def signup(
         errors.update(exc.errors)
         codes.append(exc.code)
         profile = {}
-    if errors:
-        raise Invalid(N_("Some fields are invalid."), code=codes[0], errors=errors)
+    if errors:  # one field wrong: its own code; several: the general one, as elsewhere
+        code = codes[0] if len(codes) == 1 else "validation_failed"
+        raise Invalid(N_("Some fields are invalid."), code=code, errors=errors)
     account = create_account(session, email=str(email), password=str(password), first_name=name)
     participant = adopt(session, anonymous, account.id)
     participant.birth_year = profile["birth_year"]

@@ -54,6 +54,7 @@ HTTP_MESSAGES = {
     405: (N_("Method not allowed"), N_("This address does not answer this method.")),
     413: (N_("Request too large"), N_("The request body is too large.")),
     415: (N_("Unsupported media type"), N_("This content type is not accepted here.")),
+    422: (N_("Invalid input"), N_("Some fields are invalid.")),  # as the services' Invalid
 }
 
 
