@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from babel.dates import format_date
 from sqlalchemy import select
 
 from tests import factories
@@ -63,8 +64,11 @@ def make_consultation(database, tenant_id, *, slug=SLUG, visibility="public", cl
         proposals.decide(s, ids["a1"], "accept", by=by, now=now, tag_ids=[tag.id])
         proposals.decide(s, ids["a2"], "accept", by=by, now=now)
         proposals.decide(s, ids["refused"], "refuse", by=by, now=now, reason="partisan")
-        if closed:
+        if closed:  # ended, and the day its steps announce the results for has come
             c.ends_at = now - timedelta(days=1)
+            c.steps = [
+                {"kind": "results", "title": "Résultats", "date": c.ends_at.date().isoformat()}
+            ]
         ids["consultation"], ids["tag"] = c.id, tag.id
     return ids
 
@@ -854,6 +858,7 @@ def _voted_then_closed(database, tenant_id, slug):
             for name, key in (("a1", "agree"), ("a2", "disagree")):
                 votes.cast(s, c, ids[name], voter, key, [], trusted=True, now=now)
         c.ends_at = now - timedelta(minutes=1)
+        c.steps = []  # no later day announced for the results: out at the end
     return ids
 
 
@@ -878,23 +883,50 @@ def test_results_show_each_zone_once_the_consultation_has_ended(world, database)
 
 
 def test_results_wait_for_the_end_except_for_the_tenants_admins(world, alpha, database):
-    from babel.dates import format_date
-
     from pnyx.consultations.models import Consultation
 
     with database.session(tenant_id=world.alpha_id) as s:
         ends_at = s.get(Consultation, alpha["consultation"]).ends_at
-    ends_on = format_date(ends_at.astimezone(ZoneInfo("Europe/Paris")), "long", locale="fr")
+    # The end, or the day the steps announce the results for (1 March 2027), if later.
+    paris = ZoneInfo("Europe/Paris")
+    day = max(ends_at.astimezone(paris).date(), datetime(2027, 3, 1, tzinfo=paris).date())
+    on = re.sub(r"^1 ", "1er ", format_date(day, "long", locale="fr"))
     citizen = world.client("alpha").get(f"/c/{SLUG}/resultats").get_data(as_text=True)
-    assert f"Les résultats seront publiés à la fin de la consultation, le {ends_on}." in (
-        html.unescape(citizen)
-    )
+    assert f"Les résultats seront publiés le {on}." in html.unescape(citizen)
     assert 'id="zone-consensus"' not in citizen
     admin = page_login(world.client("alpha"), "admin@alpha.test")
     assert f'href="/c/{SLUG}/resultats"' in admin.get("/admin/").get_data(as_text=True)
     provisional = admin.get(f"/c/{SLUG}/resultats").get_data(as_text=True)
     assert "Résultats provisoires" in provisional and 'id="zone-consensus"' in provisional
     assert world.client("beta").get(f"/c/{SLUG}/resultats").status_code == 404
+
+
+def test_results_wait_for_the_day_the_steps_announce_when_it_is_after_the_end(world, database):
+    """The walk: the steps announced the results for a later day, the results page said they
+    came out at the end. They now come out on the later of the two."""
+    from pnyx.consultations.models import Consultation
+
+    ids = _voted_then_closed(database, world.alpha_id, "bilan")
+    later = (datetime.now(UTC) + timedelta(days=10)).date()
+
+    def announce(day):
+        with database.scope(tenant_id=world.alpha_id) as s:
+            c = s.get(Consultation, ids["consultation"])
+            c.steps = [{"kind": "results", "title": "Publication", "date": day.isoformat()}]
+
+    announce(later)
+    visitor = world.client("alpha")
+    page = html.unescape(visitor.get("/c/bilan/resultats?lang=fr").get_data(as_text=True))
+    expected = format_date(later, "long", locale="fr")
+    assert f"Les résultats seront publiés le {re.sub(r'^1 ', '1er ', expected)}." in page
+    assert 'id="zone-consensus"' not in page
+    api = visitor.get(f"/api/v1/consultations/{ids['consultation']}/results")
+    assert api.status_code == 404 and api.get_json()["code"] == "results_not_published"
+    admin = page_login(world.client("alpha"), "admin@alpha.test")
+    assert "Résultats provisoires" in admin.get("/c/bilan/resultats").get_data(as_text=True)
+    announce((datetime.now(UTC) - timedelta(days=1)).date())  # the day has come
+    assert 'id="zone-consensus"' in visitor.get("/c/bilan/resultats").get_data(as_text=True)
+    assert visitor.get(f"/api/v1/consultations/{ids['consultation']}/results").status_code == 200
 
 
 def test_signing_up_with_a_registered_e_mail_points_to_logging_in(world):

@@ -16,6 +16,7 @@ from pnyx.moderation import integrity
 from pnyx.results import service as results_service
 from pnyx.results.groups import MIN_VOTES, NO_GROUPS
 from pnyx.web.context import current_principal, db, kernel, require_principal, require_tenant
+from pnyx.web.forms import tenant_zone
 
 blp = Blueprint(
     "results",
@@ -217,7 +218,9 @@ class OpinionGroups(MethodView):
 
 
 def _require_published() -> results_service.Publication:
-    return results_service.require_published(g.consultation, current_principal(), datetime.now(UTC))
+    return results_service.require_published(
+        g.consultation, current_principal(), datetime.now(UTC), tenant_zone()
+    )
 
 
 class SharedVoteSchema(Schema):

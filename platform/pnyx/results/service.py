@@ -14,8 +14,9 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Hashable, Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlalchemy import Float, case, cast, func, select
@@ -307,23 +308,44 @@ def by_zone(found: Iterable[Published]) -> tuple[dict[str, list[Published]], lis
 
 # ------------------------------------------------------------------------------ publication
 # Published when the consultation ends: results shown while votes are still cast would sway
-# them (voters follow a visible majority). Its tenant's admins see them before, as provisional.
+# them (voters follow a visible majority). When its steps announce the results for a later day,
+# on that day: publishing before would contradict what the organisers announced. Its tenant's
+# admins see them before, as provisional.
+
+PARIS = ZoneInfo("Europe/Paris")
 
 
 class Publication(NamedTuple):
     shown: bool
-    provisional: bool  # shown before the end (to the tenant's admins)
+    provisional: bool  # shown before the publication (to the tenant's admins)
 
 
-def publication(consultation, principal, now: datetime) -> Publication:
+def published_at(consultation, zone: ZoneInfo = PARIS) -> datetime:
+    """When the results are published: the end of the consultation, or the start of the day
+    its "results" step announces (in the tenant's time zone ``zone``), whichever is later."""
+    at = consultation.ends_at
+    for step in consultation.steps or ():
+        if step.get("kind") != "results" or not step.get("date"):
+            continue
+        try:
+            day = date.fromisoformat(str(step["date"])[:10])
+        except ValueError:
+            continue
+        at = max(at, datetime.combine(day, datetime.min.time(), zone))
+    return at
+
+
+def publication(consultation, principal, now: datetime, zone: ZoneInfo = PARIS) -> Publication:
     """Whether ``principal`` (None: a visitor) may see the consultation's results at ``now``."""
-    finished = consultation.status_at(now) == "finished"
-    provisional = not finished and principal is not None and principal.has_role("tenant_admin")
-    return Publication(finished or provisional, provisional)
+    public = consultation.status_at(now) == "finished" and now >= published_at(consultation, zone)
+    provisional = not public and principal is not None and principal.has_role("tenant_admin")
+    return Publication(public or provisional, provisional)
 
 
-def require_published(consultation, principal, now: datetime) -> Publication:
-    shown = publication(consultation, principal, now)
+def require_published(
+    consultation, principal, now: datetime, zone: ZoneInfo = PARIS
+) -> Publication:
+    shown = publication(consultation, principal, now, zone)
     if not shown.shown:
         raise NotFound(N_("The results are not published yet."), code="results_not_published")
     return shown

@@ -36,7 +36,7 @@ from .context import (
     kernel,
     require_tenant,
 )
-from .forms import field_errors, is_htmx, now, say
+from .forms import field_errors, is_htmx, now, say, tenant_zone
 
 blp = Blueprint("consultation", __name__)
 
@@ -620,14 +620,18 @@ SHOWN_PER_ZONE = 50
 
 
 def _results_shown(consultation: Consultation) -> results_service.Publication:
-    return results_service.publication(consultation, current_principal(), now())
+    return results_service.publication(consultation, current_principal(), now(), tenant_zone())
 
 
 @blp.route("/c/<slug>/resultats")
 def results_page(slug: str):
     consultation = load_consultation(slug)
     shown_now, provisional = _results_shown(consultation)
-    context = {"consultation": consultation, "published": shown_now}
+    context = {
+        "consultation": consultation,
+        "published": shown_now,
+        "published_on": results_service.published_at(consultation, tenant_zone()),
+    }
     if not context["published"]:  # the page says when: at the consultation's end
         return render_template("consultation/results.html", **context)
     segment = request.args.get("segment", "all")
@@ -673,7 +677,12 @@ def report_page(slug: str):
     consultation = load_consultation(slug)
     shown = _results_shown(consultation)
     if not shown.shown:  # a page saying when, as the results page does
-        return render_template("consultation/report.html", consultation=consultation, report=None)
+        return render_template(
+            "consultation/report.html",
+            consultation=consultation,
+            report=None,
+            published_on=results_service.published_at(consultation, tenant_zone()),
+        )
     built = report.build(db(), kernel().store, kernel().jobs, consultation)
     return render_template(
         "consultation/report.html",
@@ -718,7 +727,7 @@ def _cell(text: str) -> str:
 def results_csv(slug: str):
     """The results of every segment, a row per proposal and segment, for reports."""
     consultation = load_consultation(slug)
-    results_service.require_published(consultation, current_principal(), now())
+    results_service.require_published(consultation, current_principal(), now(), tenant_zone())
     found = results_service.published_by_segment(db(), kernel().store, consultation.id)
     rows = [(segment, item) for segment in SEGMENTS for item in found[segment]]
     texts = proposals.contents(db(), sorted({item.proposal_id for _segment, item in rows}))
