@@ -795,8 +795,23 @@ def test_my_data_reset_request_and_deleting_my_account(world, alpha):
         "/mot-de-passe-oublie", data={"csrf_token": token, "email": "nobody@alpha.test"}
     )
     assert asked.status_code == 200 and 'value="nobody@alpha.test"' in asked.get_data(as_text=True)
+    slip = anonymous.post("/mot-de-passe-oublie", data={"csrf_token": token, "email": "nobody"})
+    assert slip.status_code == 422 and field_error(slip.get_data(as_text=True), "email")
+    assert 'value="nobody"' in slip.get_data(as_text=True)
     bad = anonymous.post("/reset/not-a-token", data={"csrf_token": token, "password": "x" * 12})
     assert bad.status_code == 401 and "pas (ou plus) valide" in bad.get_data(as_text=True)
+
+
+def test_explore_says_when_nothing_matches_and_a_finished_home_links_its_results(
+    world, alpha, database
+):
+    client = world.client("alpha")
+    none = client.get(f"/c/{SLUG}/explorer?q=zeppelins").get_data(as_text=True)
+    assert "Aucune proposition publiée ne correspond à cette recherche." in html.unescape(none)
+    assert f'href="/c/{SLUG}/explorer"' in none
+    make_consultation(database, world.alpha_id, slug="fermee", closed=True)
+    home = client.get("/c/fermee").get_data(as_text=True)
+    assert 'href="/c/fermee/resultats"' in home and "Voir les résultats" in home
 
 
 def test_error_pages_speak_the_readers_language(world, alpha):

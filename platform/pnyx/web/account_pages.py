@@ -12,7 +12,7 @@ from pnyx.consultations import votes
 from pnyx.consultations.privacy import export_account
 from pnyx.identity import accounts, privacy, recovery
 from pnyx.identity.models import Account
-from pnyx.identity.service import principal_of
+from pnyx.identity.service import principal_of, validate_email
 from pnyx.kernel.errors import Invalid, Problem, Unauthorized
 from pnyx.moderation import integrity
 
@@ -122,12 +122,19 @@ def forgotten_password():
     require_tenant()
     email = request.form.get("email", "")[:254]
     sent = False
+    errors: dict[str, list[str]] = {}
     if request.method == "POST":
         from pnyx.api.account import reset_url_base  # the same link the API mails
 
-        recovery.request_reset(db(), kernel().jobs, email, reset_url_base=reset_url_base())
-        sent = True  # said whether or not the account exists
-    return render_template("account/forgotten.html", email=email, sent=sent)
+        try:
+            validate_email(email)  # a typing slip is said; whether the account exists is not
+        except Invalid as exc:
+            errors = field_errors(exc)
+        else:
+            recovery.request_reset(db(), kernel().jobs, email, reset_url_base=reset_url_base())
+            sent = True  # said whether or not the account exists
+    status = 422 if errors else 200
+    return render_template("account/forgotten.html", email=email, sent=sent, errors=errors), status
 
 
 @blp.route("/reset/<token>", methods=["GET", "POST"])
