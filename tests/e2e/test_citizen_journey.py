@@ -107,6 +107,19 @@ class Axe:
             (self.violations if v["impact"] in self.SEVERE else self.lesser).append(where)
 
 
+def admin_page(browser, server: str):
+    """Alpha's tenant admin, logged in through the login page in a browser context of their
+    own, on the administration's home."""
+    admin = browser.new_context(locale="fr-FR").new_page()
+    admin.set_default_timeout(10_000)
+    admin.goto(server + "/login?next=/admin/")
+    admin.get_by_label("E-mail").fill("admin@alpha.test")
+    admin.get_by_label("Mot de passe").fill(PASSWORD)
+    admin.get_by_role("button", name="Se connecter").click()
+    admin.wait_for_url("**/admin/")
+    return admin
+
+
 def test_citizen_journey(server, browser):
     axe = Axe()
     citizen = browser.new_context(locale="fr-FR")
@@ -206,13 +219,7 @@ def test_citizen_journey(server, browser):
     assert text in mine.inner_text() and "en attente" in mine.inner_text()
 
     # The tenant admin, in another browser context, accepts it with a theme.
-    admin = browser.new_context(locale="fr-FR").new_page()
-    admin.set_default_timeout(10_000)
-    admin.goto(server + "/login?next=/admin/")
-    admin.get_by_label("E-mail").fill("admin@alpha.test")
-    admin.get_by_label("Mot de passe").fill(PASSWORD)
-    admin.get_by_role("button", name="Se connecter").click()
-    admin.wait_for_url("**/admin/")
+    admin = admin_page(browser, server)
     axe.check(admin, "admin home")
     admin.get_by_role("link", name="propositions à modérer").first.click()
     item = admin.locator(".moderation-item", has_text=text)

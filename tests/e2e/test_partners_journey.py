@@ -14,8 +14,13 @@ import io
 import pytest
 from PIL import Image
 
-from tests.conftest import PASSWORD
-from tests.e2e.test_citizen_journey import SLUG, Axe, browser, server  # noqa: F401 - fixtures
+from tests.e2e.test_citizen_journey import (  # noqa: F401 - browser, server: fixtures
+    SLUG,
+    Axe,
+    admin_page,
+    browser,
+    server,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -27,13 +32,7 @@ def test_admin_adds_partners_and_visitors_see_them(server, browser, tmp_path):  
     Image.new("RGB", (600, 200), (10, 80, 160)).save(buffer, format="PNG")
     logo.write_bytes(buffer.getvalue())
 
-    admin = browser.new_context(locale="fr-FR").new_page()
-    admin.set_default_timeout(10_000)
-    admin.goto(server + "/login?next=/admin/")
-    admin.get_by_label("E-mail").fill("admin@alpha.test")
-    admin.get_by_label("Mot de passe").fill(PASSWORD)
-    admin.get_by_role("button", name="Se connecter").click()
-    admin.wait_for_url("**/admin/")
+    admin = admin_page(browser, server)
     admin.get_by_role("link", name="Partenaires").click()
     admin.get_by_text("Aucun partenaire pour l’instant.").wait_for()
     axe.check(admin, "partners (empty)")
