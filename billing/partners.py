@@ -48,7 +48,7 @@ def _position(value) -> int | Message:
         value = value.strip()
         if value == "":
             return 0
-        if not value.isdigit():
+        if not value.isdecimal():
             return N_("A whole number from 0 to %(max)s.", max=POSITION_MAX)
         value = int(value)
     if not isinstance(value, int) or not 0 <= value <= POSITION_MAX:

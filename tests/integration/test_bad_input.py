@@ -9,8 +9,9 @@ import json
 
 import pytest
 
+from tests.conftest import PASSWORD
 from tests.integration.test_api_tenants import problem
-from tests.integration.test_citizen_pages import SLUG, csrf, make_consultation
+from tests.integration.test_citizen_pages import SLUG, csrf, make_consultation, page_login
 
 HUGE = 99999999999999999999  # past 2**63 - 1
 
@@ -157,3 +158,58 @@ def test_every_422_has_the_same_title_whoever_refuses_it(world):
     for response in (by_schema, by_service):
         assert response.status_code == 422
         assert response.get_json()["title"] == "Invalid input"
+
+
+# -- page forms: numbers typed as no int() reads them -------------------------------------------
+# "²" is a key of its own on French keyboards, and a digit to str.isdigit(): int() refuses it.
+
+
+def test_superscripts_and_huge_numbers_in_page_forms_are_refused_never_500(world, consultation):
+    admin = page_login(world.client("alpha"), "admin@alpha.test")
+    partner = admin.post_form(
+        "/admin/partners/new", {"name": "Fondation", "tier": "founding", "position": "²"}
+    )
+    assert partner.status_code == 422 and 'id="position-error"' in partner.get_data(as_text=True)
+    for typed in ("²", "9" * 5000):
+        goal = admin.post_form(
+            "/admin/consultations/new",
+            {"question": "Comment ?", "slug": "deux", "goal_votes": typed},
+        )
+        assert goal.status_code == 422, typed
+    for tag_ids in (["²"], [str(HUGE)]):
+        decided = admin.post_form(
+            f"/admin/consultations/{consultation['consultation']}/proposals/"
+            f"{consultation['pending']}/decision",
+            {"decision": "accept", "tag_ids": tag_ids},
+        )
+        assert decided.status_code == 422, tag_ids
+    operator = world.client()
+    operator.post_form("/login", {"email": "operator@pnyx.test", "password": PASSWORD})
+    for tenant_id in ("²", str(HUGE)):
+        taken = operator.post_form("/moderation/next", {"tenant_id": tenant_id})
+        assert taken.status_code < 500, tenant_id
+        assigned = operator.post_form(
+            "/moderation/assignments", {"staff_id": "²", "tenant_id": tenant_id}
+        )
+        assert assigned.status_code == 400, tenant_id
+
+
+def test_an_error_met_by_a_cards_htmx_request_is_a_card_not_a_page(world, consultation):
+    """An expired form (here: no CSRF token) on a vote sent by htmx: htmx swaps the answer into
+    the card, so the answer is a card saying what happened, with the way back."""
+    client = world.client("alpha")
+    client.get(f"/c/{SLUG}/participer")
+    answer = client.post(
+        f"/c/{SLUG}/p/{consultation['a1']}/vote",
+        data={"key": "agree", "stage": "vote", "place": "participer"},
+        headers={
+            "HX-Request": "true",
+            "HX-Current-URL": f"http://alpha.pnyx.test/c/{SLUG}/participer",
+        },
+    )
+    body = answer.get_data(as_text=True)
+    assert answer.status_code == 400
+    assert body.lstrip().startswith('<div id="card"') and "<html" not in body
+    assert f'href="/c/{SLUG}/participer"' in body and 'role="alert"' in body
+    plain = client.post(f"/c/{SLUG}/p/{consultation['a1']}/vote", data={"key": "agree"})
+    assert plain.status_code == 400 and "<html" in plain.get_data(as_text=True)

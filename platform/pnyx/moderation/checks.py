@@ -159,7 +159,7 @@ def _nir_valid(raw: str) -> bool:
 
 
 def _luhn_valid(raw: str) -> bool:
-    digits = [int(c) for c in raw if c.isdigit()]
+    digits = [int(c) for c in raw if c.isdecimal()]
     if not 13 <= len(digits) <= 19:
         return False
     total = 0

@@ -14,7 +14,7 @@ from pnyx.kernel.errors import Forbidden, Invalid, Problem
 from pnyx.kernel.i18n import N_
 
 from .context import current_principal, db, kernel, require_tenant
-from .forms import field_errors, now, say, tenant_zone
+from .forms import field_errors, form_ids, now, say, tenant_zone
 
 blp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -79,7 +79,7 @@ def _parse_form() -> tuple[dict, dict]:
     data: dict = {name: typed[name] for name in TEXT_FIELDS}
     for goal in GOALS:
         raw = typed[goal].strip().replace(" ", "")
-        data[goal] = int(raw) if raw.isdigit() else (0 if raw == "" else raw)
+        data[goal] = int(raw) if raw.isdecimal() and len(raw) <= 18 else (0 if raw == "" else raw)
     for field in ("starts_at", "ends_at"):
         raw = typed[field] = request.form.get(field, "")[:40].strip()
         try:
@@ -204,10 +204,7 @@ def decide(consultation_id: int, proposal_id: int):
     consultation = consultations.get_consultation(db(), consultation_id)
     proposal = proposals.get(db(), proposal_id, consultation.id)  # another's: 404
     decision = request.form.get("decision", "")
-    try:
-        tag_ids = [int(t) for t in request.form.getlist("tag_ids")]
-    except ValueError:
-        tag_ids = [-1]  # unknown: the service refuses it
+    tag_ids = form_ids(request.form.getlist("tag_ids"))  # no id: -1, refused by the service
     try:
         proposals.decide(
             db(),

@@ -6,12 +6,15 @@ import json
 import logging
 import re
 import sys
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from pnyx.kernel.errors import Invalid, Problem
 from pnyx.kernel.i18n import N_
+
+from .forms import safe_next
 
 log = logging.getLogger("pnyx.errors")
 
@@ -41,7 +44,11 @@ def problem_response(problem: Problem) -> Response:
         response.status_code = problem.status
         response.mimetype = "application/problem+json"
         return response
-    html = render_template("error.html", problem=problem, tenant=g.get("tenant"))
+    if request.headers.get("HX-Request") == "true":  # htmx swaps the answer into the card
+        back = safe_next(urlsplit(request.headers.get("HX-Current-URL", "")).path or "/")
+        html = render_template("_error_card.html", problem=problem, back=back)
+    else:
+        html = render_template("error.html", problem=problem, tenant=g.get("tenant"))
     return Response(html, status=problem.status, mimetype="text/html")
 
 

@@ -17,6 +17,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from billing import partners
+from pnyx.kernel.db import ID_MAX
 from pnyx.kernel.errors import Problem
 from pnyx.kernel.i18n import Message
 
@@ -107,6 +108,22 @@ def init_languages(app: Flask, locales: tuple[str, ...]) -> None:
 
 def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true"
+
+
+def form_id(raw: str) -> int | None:
+    """An id typed or posted in a form, or None: only decimal digits ("²" is a digit to
+    ``str.isdigit`` but no number to ``int``) and within the databases' ids (ID_MAX)."""
+    raw = (raw or "").strip()
+    if not raw.isdecimal() or len(raw) > 19:
+        return None
+    value = int(raw)
+    return value if value <= ID_MAX else None
+
+
+def form_ids(values: list[str], limit: int = 100) -> list[int]:
+    """Ids posted in a form (checkboxes); one that is no id becomes -1, which names nothing,
+    so that the service says which is unknown."""
+    return [found if (found := form_id(v)) is not None else -1 for v in values[:limit]]
 
 
 def safe_next(value: str | None, default: str = "/") -> str:

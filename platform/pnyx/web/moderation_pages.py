@@ -13,7 +13,7 @@ from pnyx.moderation import assignments, charter, service, workload
 from tenants.models import Tenant
 
 from .context import current_principal, db, is_operator_host, kernel, require_tenant
-from .forms import field_errors, now, say
+from .forms import field_errors, form_id, form_ids, now, say
 
 blp = Blueprint("moderation_desk", __name__)
 
@@ -85,7 +85,7 @@ def index():
 @blp.route("/moderation/next", methods=["POST"])
 def take_next():
     raw = request.form.get("tenant_id", "")
-    staff = _open(int(raw) if raw.isdigit() else None)
+    staff = _open(form_id(raw))
     found = service.next_proposal(db(), kernel().store, staff, now(), ttl=_ttl())
     db().commit()
     if found is None:
@@ -136,10 +136,7 @@ def _decision_form() -> dict:
         "note": request.form.get("note", "")[:500] or None,
         "content": request.form.get("content", "")[:500] or None,
     }
-    try:
-        form["tag_ids"] = [int(t) for t in request.form.getlist("tag_ids")][:20]
-    except ValueError:
-        form["tag_ids"] = [-1]  # unknown: the service refuses it
+    form["tag_ids"] = form_ids(request.form.getlist("tag_ids"), limit=20)  # no id: -1, refused
     return form
 
 
@@ -252,14 +249,15 @@ def assignments_page():
         raise Forbidden(N_("Your role does not allow this."), code="forbidden")
     message, status = None, 200
     if request.method == "POST":
-        raw_staff, raw_tenant = request.form.get("staff_id", ""), request.form.get("tenant_id", "")
-        if not (raw_staff.isdigit() and raw_tenant.isdigit()):
+        staff_id = form_id(request.form.get("staff_id", ""))
+        tenant_id = form_id(request.form.get("tenant_id", ""))
+        if staff_id is None or tenant_id is None:
             abort(400)
         try:
             if request.form.get("action") == "remove":
-                assignments.unassign(db(), staff, int(raw_staff), int(raw_tenant))
+                assignments.unassign(db(), staff, staff_id, tenant_id)
             else:
-                assignments.assign(db(), staff, int(raw_staff), int(raw_tenant), now())
+                assignments.assign(db(), staff, staff_id, tenant_id, now())
         except Problem as exc:
             db().rollback()
             message, status = say(exc.detail), exc.status
