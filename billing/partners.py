@@ -27,32 +27,41 @@ POSITION_MAX = 9_999
 LOGO_BOX = (480, 240)  # pixels: twice the largest size a home shows, for sharp screens
 FIELDS = ("name", "tier", "website_url", "position")
 TIER_LABELS = {"founding": N_("Founding partners"), "associate": N_("Associate partners")}
-_URL_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
+# Characters an address never holds as typed: spaces, quotes, angle brackets, controls.
+_NOT_IN_ADDRESS = re.compile(r"[\s\"'<>\\^`{|}\x00-\x1f\x7f]")
 
 
 def _website_error(url: str) -> Message | None:
+    """An http(s) address with a host, international ones too (café.example)."""
     if len(url) > URL_MAX:
         return N_("At most %(max)s characters.", max=URL_MAX)
-    parts = urlsplit(url) if _URL_CHARS.fullmatch(url) and "'" not in url else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        return N_(
-            "A web address starting with https:// or http://, such as https://www.example.org."
-        )
+    wrong = N_("A web address starting with https:// or http://, such as https://www.example.org.")
+    if _NOT_IN_ADDRESS.search(url):
+        return wrong
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        if parts.scheme not in ("http", "https") or not host:
+            return wrong
+        host.encode("idna")
+    except (ValueError, UnicodeError):
+        return wrong
     return None
 
 
 def _position(value) -> int | Message:
+    wrong = N_("From 0 (first) to 9,999.")  # POSITION_MAX, as the form's hint says it
     if isinstance(value, bool):
-        return N_("A whole number from 0 to %(max)s.", max=POSITION_MAX)
+        return wrong
     if isinstance(value, str):
         value = value.strip()
         if value == "":
             return 0
         if not value.isdecimal():
-            return N_("A whole number from 0 to %(max)s.", max=POSITION_MAX)
+            return wrong
         value = int(value)
     if not isinstance(value, int) or not 0 <= value <= POSITION_MAX:
-        return N_("A whole number from 0 to %(max)s.", max=POSITION_MAX)
+        return wrong
     return value
 
 

@@ -11,6 +11,9 @@ from pnyx.web.context import close_db, kernel, note_read_answered
 from .hosts import normalise_host
 from .service import HostResolver
 
+# The same on every host: the unknown host's error page needs its styles and icon too.
+HOSTLESS_ENDPOINTS = frozenset({"static", "pages.vendor", "pages.favicon"})
+
 
 def init_app(app: Flask) -> HostResolver:
     resolver = HostResolver(ttl=kernel_config(app).host_cache_ttl)
@@ -30,6 +33,8 @@ def init_app(app: Flask) -> HostResolver:
                 tenant = resolver.resolve(lookup, host)
         if tenant is None:
             g.tenant, g.realm = None, "unknown"
+            if request.endpoint in HOSTLESS_ENDPOINTS:  # the error page's own styles and icon
+                return None
             raise NotFound(
                 N_("No consultation platform answers at %(host)s.", host=host), code="unknown_host"
             )

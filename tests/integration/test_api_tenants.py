@@ -136,6 +136,11 @@ def test_hosts(world):
     problem(HostClient(world.app, "nobody.pnyx.test").get("/api/v1/tenant"), 404, "unknown_host")
     unknown_page = HostClient(world.app, "nobody.pnyx.test").get("/")
     assert unknown_page.status_code == 404 and "unknown_host" in unknown_page.get_data(as_text=True)
+    assert 'href="/login"' not in unknown_page.get_data(as_text=True)  # nothing to log in to
+    nobody = HostClient(world.app, "nobody.pnyx.test")
+    assert nobody.get("/static/pnyx.css").status_code == 200  # the error page's own styles
+    assert nobody.get("/favicon.ico").status_code == 301
+    assert nobody.get("/c/anything").status_code == 404
     problem(HostClient(world.app, "bad_host!").get("/api/v1/tenant"), 400, "invalid_host")
     problem(HostClient(world.app, "ALPHA.pnyx.test:8000").get("/api/v1/nothing"), 404, "not_found")
     assert HostClient(world.app, "ALPHA.pnyx.test:8000").get("/api/v1/tenant").status_code == 200

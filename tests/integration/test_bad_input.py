@@ -213,3 +213,12 @@ def test_an_error_met_by_a_cards_htmx_request_is_a_card_not_a_page(world, consul
     assert f'href="/c/{SLUG}/participer"' in body and 'role="alert"' in body
     plain = client.post(f"/c/{SLUG}/p/{consultation['a1']}/vote", data={"key": "agree"})
     assert plain.status_code == 400 and "<html" in plain.get_data(as_text=True)
+
+
+def test_a_405_says_which_methods_the_address_answers(world, consultation):
+    client = world.client("alpha")
+    page = client.post(f"/c/{SLUG}")
+    assert page.status_code == 405 and "GET" in page.headers["Allow"]
+    api = client.delete(f"/api/v1/consultations/{consultation['consultation']}")
+    assert api.status_code == 405 and "PATCH" in api.headers["Allow"]
+    assert api.mimetype == "application/problem+json"

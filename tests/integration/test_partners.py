@@ -152,6 +152,11 @@ def test_bad_partner_fields_are_refused_by_name(world, fields, field):
     assert world.client("alpha").get("/api/v1/partners").get_json() == []
 
 
+def test_international_web_addresses_are_accepted(world):
+    partner = add(world.admin("alpha"), website_url="https://café.example/à-propos")
+    assert partner["website_url"] == "https://café.example/à-propos"
+
+
 def test_partner_api_refuses_unknown_fields_and_wrong_types(world):
     admin = world.admin("alpha")
     problem(

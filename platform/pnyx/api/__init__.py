@@ -37,7 +37,11 @@ class PnyxApi(Api):
                 problem.detail = N_("The request has fields this endpoint does not know.")
             elif problem.status == 422:
                 problem.code, problem.detail = "validation_failed", N_("Some fields are invalid.")
-        return problem_response(problem)
+        response = problem_response(problem)
+        for name, value in error.get_headers():
+            if name.lower() == "allow":  # a 405 says which methods the address answers
+                response.headers[name] = value
+        return response
 
 
 API_SETTINGS = {

@@ -288,13 +288,9 @@ def sequence_step(slug: str):
         form = {name: request.form.get(name, "")[:20] for name in ("birth_year", "postal_code")}
         try:
             if not any(value.strip() for value in form.values()):
-                raise Invalid(
+                raise Invalid(  # said once, above the fields: it is about both
                     N_("Give your year of birth, your postal code or both, or skip the question."),
                     code="empty_profile",
-                    errors={
-                        name: [N_("Give your year of birth, your postal code or both.")]
-                        for name in form
-                    },
                 )
             integrity.check(
                 kernel().store, "profile", tenant_id=consultation.tenant_id, ip=request.remote_addr
@@ -310,13 +306,14 @@ def sequence_step(slug: str):
             db().rollback()
             step = _step(consultation, voter)
             step = step._replace(kind="segment", proposal=None, card_key=None)
+            errors = field_errors(exc)
             card = _step_card(
                 consultation,
                 voter,
                 step,
                 form=form,
-                errors=field_errors(exc),
-                message=say(exc.detail),
+                errors=errors,
+                message=None if errors else say(exc.detail),  # said once: by the fields
             )
             return _card_page(consultation, card, exc.status)
         db().commit()

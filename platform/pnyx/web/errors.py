@@ -182,7 +182,11 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
-        return problem_response(problem_from_http(exc))
+        response = problem_response(problem_from_http(exc))
+        for name, value in exc.get_headers():
+            if name.lower() == "allow":  # a 405 says which methods the address answers
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

@@ -234,9 +234,9 @@ def segment_label(segment: str) -> str:
     if kind == "age":
         return {
             "under_25": _("Under 25"),
-            "25_34": _("25 to 34 years old"),
-            "35_49": _("35 to 49 years old"),
-            "50_64": _("50 to 64 years old"),
+            "25_34": _("25 to 34"),
+            "35_49": _("35 to 49"),
+            "50_64": _("50 to 64"),
             "65_plus": _("65 and over"),
         }.get(value, _("Age not given"))
     return _("All participants")

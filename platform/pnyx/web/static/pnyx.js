@@ -17,6 +17,12 @@
   }
   document.addEventListener("DOMContentLoaded", function () {
     counters(document);
+    // A page sent back with errors: focus its first field in error, else its message, so that
+    // the reader (and a screen reader) lands on what to fix, wherever it is on the page.
+    var invalid = document.querySelector('main [aria-invalid="true"]');
+    var alert = document.querySelector('main [role="alert"]');
+    if (invalid) { invalid.focus(); }
+    else if (alert) { alert.setAttribute("tabindex", "-1"); alert.focus(); }
     document.querySelectorAll("button[data-print]").forEach(function (button) {
       button.hidden = false;
       button.addEventListener("click", function () { window.print(); });
