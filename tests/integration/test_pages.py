@@ -29,6 +29,9 @@ def test_login_keeps_the_typed_email_on_error_and_cookie_is_host_only(world):
     failed = client.post_form("/login", data={"email": "citizen@alpha.test", "password": "wrong"})
     assert failed.status_code == 401
     assert 'value="citizen@alpha.test"' in failed.get_data(as_text=True)
+    empty = client.post_form("/login", data={"email": "citizen@alpha.test", "password": ""})
+    assert empty.status_code == 422 and 'value="citizen@alpha.test"' in empty.get_data(as_text=True)
+    assert "Saisissez votre adresse e-mail et votre mot de passe." in empty.get_data(as_text=True)
     ok = client.post_form(
         "/login", data={"email": "citizen@alpha.test", "password": "correct-horse-battery"}
     )

@@ -18,6 +18,7 @@ from flask import (
 from flask import (
     session as cookie_session,
 )
+from flask_babel import gettext as _
 
 from pnyx.consultations import service as consultations
 from pnyx.identity.service import authenticate
@@ -68,7 +69,12 @@ def login():
     form = {"email": request.form.get("email", "")[:254]}
     next_path = safe_next(request.values.get("next"), url_for("pages.home"))
     error = None
-    if request.method == "POST":
+    missing = request.method == "POST" and not (
+        form["email"].strip() and request.form.get("password")
+    )
+    if missing:
+        error = _("Enter your e-mail address and your password.")  # not "wrong": missing
+    elif request.method == "POST":
         try:
             principal = authenticate(
                 db(),
@@ -85,7 +91,7 @@ def login():
             if isinstance(drafts, dict):
                 cookie_session["drafts"] = drafts  # a proposal typed before logging in
             return redirect(next_path)
-    status = 401 if error else 200
+    status = 422 if missing else 401 if error else 200
     return render_template("login.html", form=form, error=error, next_path=next_path), status
 
 
