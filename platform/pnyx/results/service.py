@@ -318,6 +318,7 @@ PARIS = ZoneInfo("Europe/Paris")
 class Publication(NamedTuple):
     shown: bool
     provisional: bool  # shown before the publication (to the tenant's admins)
+    on: datetime  # when they are (or were) published for everyone: see published_at
 
 
 def published_at(consultation, zone: ZoneInfo = PARIS) -> datetime:
@@ -337,9 +338,10 @@ def published_at(consultation, zone: ZoneInfo = PARIS) -> datetime:
 
 def publication(consultation, principal, now: datetime, zone: ZoneInfo = PARIS) -> Publication:
     """Whether ``principal`` (None: a visitor) may see the consultation's results at ``now``."""
-    public = consultation.status_at(now) == "finished" and now >= published_at(consultation, zone)
+    on = published_at(consultation, zone)
+    public = consultation.status_at(now) == "finished" and now >= on
     provisional = not public and principal is not None and principal.has_role("tenant_admin")
-    return Publication(public or provisional, provisional)
+    return Publication(public or provisional, provisional, on)
 
 
 def require_published(

@@ -623,13 +623,9 @@ def _results_shown(consultation: Consultation) -> results_service.Publication:
 @blp.route("/c/<slug>/resultats")
 def results_page(slug: str):
     consultation = load_consultation(slug)
-    shown_now, provisional = _results_shown(consultation)
-    context = {
-        "consultation": consultation,
-        "published": shown_now,
-        "published_on": results_service.published_at(consultation, tenant_zone()),
-    }
-    if not context["published"]:  # the page says when: at the consultation's end
+    shown_now, provisional, published_on = _results_shown(consultation)
+    context = {"consultation": consultation, "published": shown_now, "published_on": published_on}
+    if not context["published"]:  # the page says when: the end, or the results step's day
         return render_template("consultation/results.html", **context)
     segment = request.args.get("segment", "all")
     errors: dict[str, list[str]] = {}
@@ -678,7 +674,7 @@ def report_page(slug: str):
             "consultation/report.html",
             consultation=consultation,
             report=None,
-            published_on=results_service.published_at(consultation, tenant_zone()),
+            published_on=shown.on,
         )
     built = report.build(db(), kernel().store, kernel().jobs, consultation)
     return render_template(
