@@ -51,8 +51,9 @@ def polarised(world, database):
                         key = "agree" if left and slug == "alpha" else "disagree"
                     elif text in RIGHT:
                         key = "disagree" if left and slug == "alpha" else "agree"
-                    else:  # noise: nobody's camp
-                        key = random.Random(v * 1000 + pid).choice(("agree", "neutral", "disagree"))
+                    else:  # noise: nobody's camp, the same whatever ids earlier tests used
+                        noise = random.Random(f"{v}:{text}")
+                        key = noise.choice(("agree", "neutral", "disagree"))
                     votes.cast(s, consultation, pid, voter, key, [], trusted=True, now=now)
         made[slug] = {"consultation": c.id, "ids": ids}
     return made

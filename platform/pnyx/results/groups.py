@@ -86,9 +86,11 @@ def find_groups(
 ) -> OpinionGroups:
     """Opinion groups of the votes (voter id, proposal id, value: +1 agree, −1 disagree,
     0 neutral), one vote per voter and proposal."""
-    voters = np.asarray(voters)
-    proposals = np.asarray(proposals)
-    values = np.asarray(values, dtype=np.float64)
+    # One order whatever order the database read them in: sums, and so the groups, depend on it.
+    order = np.lexsort((np.asarray(proposals), np.asarray(voters)))
+    voters = np.asarray(voters)[order]
+    proposals = np.asarray(proposals)[order]
+    values = np.asarray(values, dtype=np.float64)[order]
     _, rows = np.unique(voters, return_inverse=True)
     keep = np.bincount(rows)[rows] >= MIN_VOTES
     rows, cols, values = rows[keep], np.asarray(proposals)[keep], values[keep]
